@@ -1,0 +1,11 @@
+# Every dependency comes from a Debian package (see scripts/bootstrap.sh).
+# Found once, at top level: imported targets are directory-scoped.
+find_package(xtl 0.7 REQUIRED)        # before xsimd: Debian's xsimd config links xtl but never finds it
+find_package(xsimd 8.0 REQUIRED)
+find_package(xtensor 0.24 REQUIRED)
+find_package(fmt 9 REQUIRED)
+find_package(spdlog 1.10 REQUIRED)
+find_package(Threads REQUIRED)
+if(XGRAD_BUILD_TESTS)
+  find_package(Catch2 2.13 REQUIRED)
+endif()

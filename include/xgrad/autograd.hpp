@@ -1,0 +1,261 @@
+#pragma once
+/// \file autograd.hpp
+/// The tape: nodes recorded by differentiable ops, the engine that walks them
+/// backwards, grad mode, and user-defined differentiable functions.
+///
+/// An op whose inputs require grad (while grad mode is on) creates a Node that
+/// holds what its backward needs and edges to the nodes of its inputs. Nodes are
+/// numbered in creation order; backward processes the reachable nodes in reverse
+/// topological order (ties broken by that number), summing the gradients that
+/// arrive at each node before running it. Leaves accumulate into `.grad()`.
+
+#include <any>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include "xgrad/tensor.hpp"
+
+namespace xgrad {
+
+/// Grad mode of the calling thread (on by default).
+bool is_grad_enabled();
+void set_grad_enabled(bool enabled);
+
+/// While alive, ops on this thread record nothing (as torch::NoGradGuard).
+class NoGradGuard {
+ public:
+  NoGradGuard() : previous_(is_grad_enabled()) { set_grad_enabled(false); }
+  ~NoGradGuard() { set_grad_enabled(previous_); }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+namespace autograd {
+
+class Node;
+
+/// Where a gradient goes: input `input_nr` of `node` (null for inputs that need none).
+struct Edge {
+  std::shared_ptr<Node> node;
+  std::uint32_t input_nr = 0;
+  bool valid() const { return node != nullptr; }
+};
+
+/// Shape and dtype of a tensor flowing through a node, kept to validate gradients.
+struct TensorMeta {
+  Shape shape;
+  DType dtype = DType::f32;
+};
+
+/// One recorded operation. Subclasses map the gradients of the node's outputs to
+/// the gradients of its inputs (one per edge; undefined where not needed).
+class Node {
+ public:
+  Node();
+  virtual ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  /// grads[i] is the gradient of output i (zeros are filled in for outputs that
+  /// received none). Returns one gradient per next edge.
+  virtual std::vector<Tensor> apply(std::vector<Tensor>&& grads) = 0;
+  /// The op's name in error messages, e.g. "MulBackward".
+  virtual std::string name() const = 0;
+  /// Frees what forward saved (called after backward unless retain_graph); a
+  /// later apply() that needs the saved values must throw AutogradError.
+  virtual void release_saved() {}
+
+  std::uint64_t sequence_nr() const { return sequence_nr_; }
+  const std::vector<Edge>& next_edges() const { return next_edges_; }
+  const std::vector<TensorMeta>& input_meta() const { return input_meta_; }
+  const std::vector<TensorMeta>& output_meta() const { return output_meta_; }
+
+  /// Set up by the op that records the node (see detail::connect).
+  void add_next_edge(Edge edge, TensorMeta input) {
+    next_edges_.push_back(std::move(edge));
+    input_meta_.push_back(std::move(input));
+  }
+  std::uint32_t add_output(TensorMeta output) {
+    output_meta_.push_back(std::move(output));
+    retained_.emplace_back();
+    return static_cast<std::uint32_t>(output_meta_.size() - 1);
+  }
+  /// Non-leaf tensors whose gradient must be kept (retain_grad), by output number.
+  void retain_output(std::uint32_t output_nr, std::weak_ptr<detail::TensorImpl> tensor) {
+    retained_.at(output_nr) = std::move(tensor);
+  }
+  const std::vector<std::weak_ptr<detail::TensorImpl>>& retained_outputs() const { return retained_; }
+
+ private:
+  std::uint64_t sequence_nr_;
+  std::vector<Edge> next_edges_;
+  std::vector<TensorMeta> input_meta_;
+  std::vector<TensorMeta> output_meta_;
+  std::vector<std::weak_ptr<detail::TensorImpl>> retained_;
+};
+
+/// Runs backward from several roots at once; grads[i] seeds roots[i] (undefined
+/// means ones for a one-element root).
+void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads = {},
+              bool retain_graph = false);
+
+/// A tensor saved for backward: detached (so the graph holds no cycle) and
+/// stamped with its storage version, so that a later in-place change is caught.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  explicit SavedTensor(const Tensor& tensor);
+  /// The saved tensor; throws AutogradError if it was modified in place since.
+  Tensor unpack(const std::string& op) const;
+  bool defined() const { return tensor_.defined(); }
+
+ private:
+  Tensor tensor_;
+  std::uint64_t version_ = 0;
+};
+
+/// What a user-defined Function keeps between forward and backward.
+class Context {
+ public:
+  void save_for_backward(const std::vector<Tensor>& tensors);
+  /// The tensors given to save_for_backward, in order (throws after the graph
+  /// was freed, or when one was modified in place since).
+  std::vector<Tensor> saved_tensors() const;
+  /// Non-tensor values, e.g. `ctx.saved_data["scale"] = 2.0;` then
+  /// `std::any_cast<double>(ctx.saved_data.at("scale"))`.
+  std::map<std::string, std::any> saved_data;
+  /// Whether forward argument `index` is a tensor that needs a gradient.
+  bool needs_input_grad(std::size_t index) const;
+
+  // For Function<T>::apply.
+  void set_needs_input_grad(std::vector<bool> needs) { needs_input_grad_ = std::move(needs); }
+  void set_name(std::string name) { name_ = std::move(name); }
+  void release();
+
+ private:
+  std::vector<SavedTensor> saved_;
+  std::vector<bool> needs_input_grad_;
+  std::string name_ = "Function";
+  bool released_ = false;
+};
+
+namespace detail {
+
+/// Connects `outputs` to a node recorded for `inputs` (sets their grad_fn) and
+/// adds one edge per input. Defined in the library; used by Function<T> and ops.
+void connect(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs,
+             std::vector<Tensor>& outputs);
+/// True when grad mode is on and any of `inputs` requires grad.
+bool any_requires_grad(const std::vector<Tensor>& inputs);
+/// A handle to the same data with its own autograd identity (for an output that
+/// aliases an input).
+Tensor shallow_alias(const Tensor& t);
+std::string demangle(const char* name);
+
+/// Thrown when a Function's backward returns the wrong number of gradients.
+[[noreturn]] void throw_wrong_gradient_count(const std::string& op, std::size_t got, std::size_t want);
+
+template <class T>
+void collect_tensor(std::vector<Tensor>& tensors, std::vector<std::size_t>& positions,
+                    std::size_t position, const T& arg) {
+  if constexpr (std::is_same_v<std::decay_t<T>, Tensor>) {
+    tensors.push_back(arg);
+    positions.push_back(position);
+  }
+}
+
+/// The node that a Function<T> records: forwards apply() to T::backward.
+template <class T>
+class CppNode final : public Node {
+ public:
+  Context ctx;
+  std::vector<std::size_t> tensor_positions;  // argument index of each edge
+  std::size_t num_args = 0;
+
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
+    std::vector<Tensor> per_arg = T::backward(ctx, grads);
+    if (per_arg.size() != num_args) throw_wrong_gradient_count(name(), per_arg.size(), num_args);
+    std::vector<Tensor> per_edge;
+    per_edge.reserve(tensor_positions.size());
+    for (std::size_t position : tensor_positions) per_edge.push_back(per_arg[position]);
+    return per_edge;
+  }
+  std::string name() const override { return demangle(typeid(T).name()); }
+  void release_saved() override { ctx.release(); }
+};
+
+}  // namespace detail
+
+/// Base for user-defined differentiable ops, the LibTorch way:
+///
+///   struct Swish : xgrad::autograd::Function<Swish> {
+///     static Tensor forward(Context& ctx, const Tensor& x) { ... ctx.save_for_backward({x}); }
+///     static std::vector<Tensor> backward(Context& ctx, const std::vector<Tensor>& grads) {
+///       ... return {grad_x};   // one entry per forward argument (after ctx)
+///     }
+///   };
+///   Tensor y = Swish::apply(x);
+///
+/// forward runs with grad mode off; it returns a Tensor or a std::vector<Tensor>.
+/// backward returns one gradient per forward argument, undefined for non-tensor
+/// arguments and for inputs that need none.
+template <class Derived>
+struct Function {
+  template <class... Args>
+  static auto apply(Args&&... args) {
+    auto node = std::make_shared<detail::CppNode<Derived>>();
+    node->num_args = sizeof...(Args);
+    std::vector<Tensor> inputs;
+    {
+      std::size_t position = 0;
+      (detail::collect_tensor(inputs, node->tensor_positions, position++, args), ...);
+    }
+    const bool record = detail::any_requires_grad(inputs);
+    if (record) {
+      std::vector<bool> needs(sizeof...(Args), false);
+      for (std::size_t i = 0; i < inputs.size(); ++i)
+        needs[node->tensor_positions[i]] = inputs[i].requires_grad();
+      node->ctx.set_needs_input_grad(std::move(needs));
+    }
+    node->ctx.set_name(node->name());
+
+    using Result = decltype(Derived::forward(node->ctx, std::forward<Args>(args)...));
+    static_assert(std::is_same_v<Result, Tensor> || std::is_same_v<Result, std::vector<Tensor>>,
+                  "Function<T>::forward must return Tensor or std::vector<Tensor>");
+    std::vector<Tensor> outputs;
+    {
+      NoGradGuard no_grad;
+      if constexpr (std::is_same_v<Result, Tensor>) {
+        outputs.push_back(Derived::forward(node->ctx, std::forward<Args>(args)...));
+      } else {
+        outputs = Derived::forward(node->ctx, std::forward<Args>(args)...);
+      }
+    }
+    // An output that is one of the inputs gets its own handle, so that the
+    // input keeps its own place in the graph.
+    for (Tensor& out : outputs)
+      for (const Tensor& in : inputs)
+        if (out.is_same(in)) out = detail::shallow_alias(out);
+    if (record) detail::connect(node, inputs, outputs);
+    if constexpr (std::is_same_v<Result, Tensor>) {
+      return outputs.front();
+    } else {
+      return outputs;
+    }
+  }
+};
+
+}  // namespace autograd
+
+using autograd::Function;
+
+}  // namespace xgrad

@@ -1,0 +1,12 @@
+#pragma once
+/// \file ops.hpp
+/// The functional ops (differentiable primitives), one header per family.
+
+#include "xgrad/ops/activation.hpp"
+#include "xgrad/ops/arithmetic.hpp"
+#include "xgrad/ops/linalg.hpp"
+#include "xgrad/ops/loss.hpp"
+#include "xgrad/ops/math.hpp"
+#include "xgrad/ops/reduction.hpp"
+#include "xgrad/ops/shape.hpp"
+#include "xgrad/ops/softmax.hpp"

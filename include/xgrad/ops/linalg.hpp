@@ -1,0 +1,17 @@
+#pragma once
+/// \file ops/linalg.hpp
+/// Matrix products (differentiable, floating dtypes).
+
+#include "xgrad/tensor.hpp"
+
+namespace xgrad {
+
+/// [M,K]x[K,N] -> [M,N]; [B,M,K]x[B,K,N] -> [B,M,N]; a 3-D operand with a 2-D one
+/// broadcasts the 2-D one over the batch; a batch of 1 broadcasts to B.
+/// 1-D operands are treated as a row (left) or column (right) vector and the
+/// added dim is removed from the result, as torch.matmul.
+Tensor matmul(const Tensor& a, const Tensor& b);
+/// x·Wᵀ + b for x [..., in], weight [out, in], bias [out] (optional).
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
+}  // namespace xgrad

@@ -1,0 +1,33 @@
+#pragma once
+/// \file ops/shape.hpp
+/// Views and shape changes. Views share storage with their input and gradients
+/// flow through them; cat and stack copy.
+
+#include <cstdint>
+#include <vector>
+
+#include "xgrad/tensor.hpp"
+
+namespace xgrad {
+
+Tensor reshape(const Tensor& x, const Shape& shape);  ///< one -1 allowed; view when possible
+Tensor view(const Tensor& x, const Shape& shape);     ///< throws if a view is impossible
+Tensor flatten(const Tensor& x, std::int64_t start_dim = 0, std::int64_t end_dim = -1);
+Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1);
+Tensor permute(const Tensor& x, const Shape& dims);
+Tensor squeeze(const Tensor& x);                    ///< drops every size-1 dim
+Tensor squeeze(const Tensor& x, std::int64_t dim);  ///< no-op when that dim is not 1
+Tensor unsqueeze(const Tensor& x, std::int64_t dim);
+Tensor expand(const Tensor& x, const Shape& shape);  ///< -1 keeps a size; stride-0 view
+Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length);
+/// Elements start, start+step, ... < end along dim (Python slicing, negative
+/// start/end count from the end, clamped to the size; step >= 1).
+Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1);
+Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index);  ///< removes dim
+Tensor contiguous(const Tensor& x);
+/// Joins along an existing dim; all other dims must agree.
+Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+/// Joins along a new dim; all shapes must agree.
+Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+
+}  // namespace xgrad

@@ -1,0 +1,12 @@
+#pragma once
+/// \file xgrad.hpp
+/// Everything in one include. (xtensor interop is separate: <xgrad/xtensor.hpp>.)
+
+#include "xgrad/autograd.hpp"
+#include "xgrad/dtype.hpp"
+#include "xgrad/error.hpp"
+#include "xgrad/gradcheck.hpp"
+#include "xgrad/log.hpp"
+#include "xgrad/ops.hpp"
+#include "xgrad/random.hpp"
+#include "xgrad/tensor.hpp"

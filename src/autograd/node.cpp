@@ -1,0 +1,125 @@
+// Node bookkeeping, connecting op outputs to the tape, and the leaf accumulator.
+
+#include <cxxabi.h>
+
+#include <atomic>
+#include <cstdlib>
+
+#include "autograd/accumulate_grad.hpp"
+#include "autograd/record.hpp"
+#include "tensor/tensor_impl.hpp"
+#include "util/check.hpp"
+
+namespace xgrad::autograd {
+
+namespace {
+std::atomic<std::uint64_t> next_sequence_nr{0};
+}
+
+Node::Node() : sequence_nr_(next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
+
+// Destroying the last handle of a long chain would otherwise recurse once per
+// node (each node owns its inputs' nodes) and overflow the stack. Nodes about to
+// die are parked in a thread-local queue that the outermost destructor drains.
+Node::~Node() {
+  thread_local std::vector<std::shared_ptr<Node>> dying;
+  thread_local bool draining = false;
+  for (Edge& edge : next_edges_)
+    if (edge.node && edge.node.use_count() == 1) dying.push_back(std::move(edge.node));
+  if (draining) return;
+  draining = true;
+  while (!dying.empty()) {
+    std::shared_ptr<Node> node = std::move(dying.back());
+    dying.pop_back();
+    node.reset();  // may push that node's inputs
+  }
+  draining = false;
+}
+
+}  // namespace xgrad::autograd
+
+namespace xgrad::autograd::detail {
+
+using xgrad::detail::fail;
+
+bool any_requires_grad(const std::vector<Tensor>& inputs) {
+  if (!is_grad_enabled()) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void connect(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs,
+             std::vector<Tensor>& outputs) {
+  for (const Tensor& in : inputs) {
+    if (in.defined() && in.requires_grad()) {
+      node->add_next_edge(gradient_edge(in), TensorMeta{in.shape(), in.dtype()});
+    } else {
+      node->add_next_edge(Edge{}, in.defined() ? TensorMeta{in.shape(), in.dtype()} : TensorMeta{});
+    }
+  }
+  for (Tensor& out : outputs) {
+    if (!out.defined()) fail<AutogradError>("{}: forward returned an undefined tensor", node->name());
+    if (!is_floating(out.dtype()))
+      fail<AutogradError>("{}: output of dtype {} cannot carry a gradient", node->name(),
+                          dtype_name(out.dtype()));
+    auto& impl = *out.impl();
+    impl.grad_fn = node;
+    impl.output_nr = node->add_output(TensorMeta{out.shape(), out.dtype()});
+  }
+}
+
+Tensor shallow_alias(const Tensor& t) { return xgrad::detail::make_view(t, t.shape(), t.strides(), t.storage_offset()); }
+
+std::string demangle(const char* name) {
+  int status = 0;
+  char* readable = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string result = status == 0 && readable ? readable : name;
+  std::free(readable);
+  return result;
+}
+
+void throw_wrong_gradient_count(const std::string& op, std::size_t got, std::size_t want) {
+  fail<AutogradError>("{}: backward returned {} gradients but forward took {} arguments (return one per "
+                      "argument, an undefined Tensor for non-tensor arguments)",
+                      op, got, want);
+}
+
+}  // namespace xgrad::autograd::detail
+
+namespace xgrad::detail {
+
+std::vector<Tensor> LambdaNode::apply(std::vector<Tensor>&& grads) {
+  if (!fn_) throw_freed_graph(name_);
+  return fn_(BackwardArgs{grads, needs_});
+}
+
+void throw_freed_graph(const std::string& op) {
+  fail<AutogradError>(
+      "{}: trying to backward through the graph a second time, but its saved tensors were "
+      "already freed; pass retain_graph=true to the first backward if you need to go through "
+      "the graph again",
+      op);
+}
+
+static std::vector<bool> needs_of(const std::vector<Tensor>& inputs) {
+  std::vector<bool> needs;
+  needs.reserve(inputs.size());
+  for (const Tensor& t : inputs) needs.push_back(t.defined() && t.requires_grad());
+  return needs;
+}
+
+Tensor record(std::string name, const std::vector<Tensor>& inputs, Tensor output, BackwardFn fn) {
+  std::vector<Tensor> outputs{std::move(output)};
+  outputs = record(std::move(name), inputs, std::move(outputs), std::move(fn));
+  return outputs.front();
+}
+
+std::vector<Tensor> record(std::string name, const std::vector<Tensor>& inputs, std::vector<Tensor> outputs,
+                           BackwardFn fn) {
+  auto node = std::make_shared<LambdaNode>(std::move(name), needs_of(inputs), std::move(fn));
+  autograd::detail::connect(node, inputs, outputs);
+  return outputs;
+}
+
+}  // namespace xgrad::detail

@@ -1,0 +1,105 @@
+// relu, leaky_relu, sigmoid, tanh, gelu.
+
+#include <cmath>
+#include <numbers>
+
+#include "autograd/record.hpp"
+#include "ops/elementwise.hpp"
+#include "xgrad/ops/activation.hpp"
+
+namespace xgrad {
+
+using detail::BackwardArgs;
+using detail::SavedTensor;
+
+namespace {
+
+constexpr double k = std::numbers::sqrt2 * std::numbers::inv_sqrtpi;  // sqrt(2/pi), for gelu's tanh form
+
+// The common shape of a pointwise activation: out = f(x), and backward
+// grad * df(x) where df is computed from the saved input.
+template <class F, class DF>
+Tensor pointwise(const char* op, const char* node, const Tensor& x, F f, DF df) {
+  Tensor out = detail::unary_map(op, x, f);
+  if (!detail::any_requires_grad({x})) return out;
+  return detail::record(node, {x}, out, [sx = SavedTensor(x), node, df](const BackwardArgs& args) {
+    return std::vector<Tensor>{
+        detail::binary_map(node, args.grad(), sx.unpack(node), [df](auto g, auto v) { return g * df(v); })};
+  });
+}
+
+}  // namespace
+
+Tensor relu(const Tensor& x) {
+  return pointwise(
+      "relu", "ReluBackward", x, [](auto v) { return v > 0 ? v : 0 * v; },
+      [](auto v) { return v > 0 ? decltype(v)(1) : decltype(v)(0); });
+}
+
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  return pointwise(
+      "leaky_relu", "LeakyReluBackward", x,
+      [negative_slope](auto v) { return v > 0 ? v : static_cast<decltype(v)>(negative_slope) * v; },
+      [negative_slope](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(negative_slope); });
+}
+
+Tensor sigmoid(const Tensor& x) {
+  Tensor out = detail::unary_map("sigmoid", x, [](auto v) {
+    using T = decltype(v);
+    // Split by sign so exp never overflows.
+    return v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
+  });
+  if (!detail::any_requires_grad({x})) return out;
+  return detail::record("SigmoidBackward", {x}, out, [so = SavedTensor(out)](const BackwardArgs& args) {
+    // s' = s (1 - s)
+    return std::vector<Tensor>{detail::binary_map("SigmoidBackward", args.grad(), so.unpack("SigmoidBackward"),
+                                                  [](auto g, auto s) { return g * s * (1 - s); })};
+  });
+}
+
+Tensor tanh(const Tensor& x) {
+  Tensor out = detail::unary_map("tanh", x, [](auto v) { return std::tanh(v); });
+  if (!detail::any_requires_grad({x})) return out;
+  return detail::record("TanhBackward", {x}, out, [so = SavedTensor(out)](const BackwardArgs& args) {
+    // tanh' = 1 - tanh^2
+    return std::vector<Tensor>{detail::binary_map("TanhBackward", args.grad(), so.unpack("TanhBackward"),
+                                                  [](auto g, auto t) { return g * (1 - t * t); })};
+  });
+}
+
+Tensor gelu(const Tensor& x, std::string_view approximate) {
+  if (approximate == "none") {
+    // x * Phi(x); d/dx = Phi(x) + x * phi(x)
+    return pointwise(
+        "gelu", "GeluBackward", x,
+        [](auto v) {
+          using T = decltype(v);
+          return T(0.5) * v * (T(1) + std::erf(v * static_cast<T>(std::numbers::sqrt2 / 2)));
+        },
+        [](auto v) {
+          using T = decltype(v);
+          const T cdf = T(0.5) * (T(1) + std::erf(v * static_cast<T>(std::numbers::sqrt2 / 2)));
+          const T pdf = std::exp(T(-0.5) * v * v) * static_cast<T>(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
+          return cdf + v * pdf;
+        });
+  }
+  if (approximate == "tanh") {
+    // 0.5 x (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2/pi)
+    return pointwise(
+        "gelu", "GeluTanhBackward", x,
+        [](auto v) {
+          using T = decltype(v);
+          return T(0.5) * v * (T(1) + std::tanh(static_cast<T>(k) * (v + T(0.044715) * v * v * v)));
+        },
+        [](auto v) {
+          using T = decltype(v);
+          const T inner = static_cast<T>(k) * (v + T(0.044715) * v * v * v);
+          const T t = std::tanh(inner);
+          const T dinner = static_cast<T>(k) * (T(1) + T(3 * 0.044715) * v * v);
+          return T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * dinner;
+        });
+  }
+  detail::fail<ValueError>("gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate);
+}
+
+}  // namespace xgrad

@@ -1,0 +1,187 @@
+// + - * / (tensor-tensor with broadcasting, and with scalars), neg, pow.
+// Broadcasting backward: each input's gradient is summed back to its shape.
+
+#include <cmath>
+
+#include "autograd/record.hpp"
+#include "ops/elementwise.hpp"
+#include "xgrad/ops/math.hpp"
+#include "xgrad/ops/reduction.hpp"
+#include "xgrad/ops/shape.hpp"
+
+namespace xgrad {
+
+using detail::BackwardArgs;
+using detail::fail;
+using detail::SavedTensor;
+using detail::str;
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
+  const std::size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    // Align from the right.
+    const std::int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    const std::int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (da != db && da != 1 && db != 1)
+      fail<ShapeError>("{}: shapes {} and {} cannot be broadcast together (dim {}: {} vs {})", op, str(a), str(b),
+                       i, da, db);
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+namespace detail {
+
+Tensor broadcast_view(const char* op, const Tensor& t, const Shape& shape) {
+  if (t.shape() == shape) return t;
+  if (t.dim() > static_cast<std::int64_t>(shape.size()))
+    fail<ShapeError>("{}: cannot broadcast shape {} to {}", op, str(t.shape()), str(shape));
+  const std::size_t lead = shape.size() - t.shape().size();
+  Shape strides(shape.size(), 0);
+  for (std::size_t i = 0; i < t.shape().size(); ++i) {
+    const std::int64_t have = t.shape()[i];
+    if (have == shape[lead + i]) {
+      strides[lead + i] = t.strides()[i];
+    } else if (have != 1) {
+      fail<ShapeError>("{}: cannot broadcast shape {} to {}", op, str(t.shape()), str(shape));
+    }
+  }
+  return make_view(t, shape, strides, t.storage_offset());
+}
+
+}  // namespace detail
+
+Tensor sum_to(const Tensor& t, const Shape& shape) {
+  if (t.shape() == shape) return t;
+  const std::size_t lead = t.shape().size() - shape.size();
+  std::vector<std::int64_t> dims;
+  for (std::size_t i = 0; i < t.shape().size(); ++i)
+    if (i < lead || (shape[i - lead] == 1 && t.shape()[i] != 1)) dims.push_back(static_cast<std::int64_t>(i));
+  Tensor reduced = sum(t, Dims(dims), /*keepdim=*/true);
+  return reshape(reduced, shape);
+}
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor out = detail::binary_map("add", a, b, [](auto x, auto y) { return x + y; });
+  if (!detail::any_requires_grad({a, b})) return out;
+  return detail::record("AddBackward", {a, b}, out, [sa = a.shape(), sb = b.shape()](const BackwardArgs& args) {
+    const Tensor& g = args.grad();
+    return std::vector<Tensor>{args.needs_grad(0) ? sum_to(g, sa) : Tensor(),
+                               args.needs_grad(1) ? sum_to(g, sb) : Tensor()};
+  });
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor out = detail::binary_map("sub", a, b, [](auto x, auto y) { return x - y; });
+  if (!detail::any_requires_grad({a, b})) return out;
+  return detail::record("SubBackward", {a, b}, out, [sa = a.shape(), sb = b.shape()](const BackwardArgs& args) {
+    const Tensor& g = args.grad();
+    return std::vector<Tensor>{args.needs_grad(0) ? sum_to(g, sa) : Tensor(),
+                               args.needs_grad(1) ? sum_to(neg(g), sb) : Tensor()};
+  });
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor out = detail::binary_map("mul", a, b, [](auto x, auto y) { return x * y; });
+  if (!detail::any_requires_grad({a, b})) return out;
+  return detail::record("MulBackward", {a, b}, out,
+                        [sa = SavedTensor(a), sb = SavedTensor(b)](const BackwardArgs& args) {
+                          // d(a*b)/da = b, d(a*b)/db = a
+                          const Tensor& g = args.grad();
+                          const Tensor va = sa.unpack("MulBackward"), vb = sb.unpack("MulBackward");
+                          return std::vector<Tensor>{args.needs_grad(0) ? sum_to(mul(g, vb), va.shape()) : Tensor(),
+                                                     args.needs_grad(1) ? sum_to(mul(g, va), vb.shape()) : Tensor()};
+                        });
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor out = detail::binary_map("div", a, b, [](auto x, auto y) { return x / y; });
+  if (!detail::any_requires_grad({a, b})) return out;
+  return detail::record("DivBackward", {a, b}, out,
+                        [sa = SavedTensor(a), sb = SavedTensor(b)](const BackwardArgs& args) {
+                          // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+                          const Tensor& g = args.grad();
+                          const Tensor va = sa.unpack("DivBackward"), vb = sb.unpack("DivBackward");
+                          Tensor ga, gb;
+                          if (args.needs_grad(0)) ga = sum_to(div(g, vb), va.shape());
+                          if (args.needs_grad(1)) gb = sum_to(neg(div(mul(g, va), mul(vb, vb))), vb.shape());
+                          return std::vector<Tensor>{ga, gb};
+                        });
+}
+
+namespace {
+
+// A tensor-scalar op as out = f(x) with backward g * dfdx(x); `scale` is the
+// constant derivative for the affine ones.
+Tensor affine(const char* op, const char* node, const Tensor& x, double scale, double shift) {
+  Tensor out = detail::unary_map(op, x, [scale, shift](auto v) {
+    using T = decltype(v);
+    return static_cast<T>(scale) * v + static_cast<T>(shift);
+  });
+  if (!detail::any_requires_grad({x})) return out;
+  return detail::record(node, {x}, out, [scale](const BackwardArgs& args) {
+    return std::vector<Tensor>{scale == 1.0 ? args.grad() : mul(args.grad(), scale)};
+  });
+}
+
+}  // namespace
+
+Tensor add(const Tensor& a, double b) { return affine("add", "AddScalarBackward", a, 1.0, b); }
+Tensor sub(const Tensor& a, double b) { return affine("sub", "SubScalarBackward", a, 1.0, -b); }
+Tensor mul(const Tensor& a, double b) { return affine("mul", "MulScalarBackward", a, b, 0.0); }
+Tensor div(const Tensor& a, double b) { return affine("div", "DivScalarBackward", a, 1.0 / b, 0.0); }
+Tensor rsub(const Tensor& a, double b) { return affine("rsub", "RsubScalarBackward", a, -1.0, b); }
+Tensor neg(const Tensor& x) { return affine("neg", "NegBackward", x, -1.0, 0.0); }
+
+Tensor rdiv(const Tensor& a, double b) {
+  Tensor out = detail::unary_map("rdiv", a, [b](auto v) { return static_cast<decltype(v)>(b) / v; });
+  if (!detail::any_requires_grad({a})) return out;
+  return detail::record("RdivScalarBackward", {a}, out, [sa = SavedTensor(a), b](const BackwardArgs& args) {
+    const Tensor va = sa.unpack("RdivScalarBackward");
+    return std::vector<Tensor>{mul(div(args.grad(), mul(va, va)), -b)};  // d(b/a)/da = -b/a^2
+  });
+}
+
+Tensor pow(const Tensor& x, double exponent) {
+  Tensor out = detail::unary_map("pow", x, [exponent](auto v) { return std::pow(v, static_cast<decltype(v)>(exponent)); });
+  if (!detail::any_requires_grad({x})) return out;
+  return detail::record("PowScalarBackward", {x}, out, [sx = SavedTensor(x), exponent](const BackwardArgs& args) {
+    if (exponent == 0.0) return std::vector<Tensor>{zeros_like(args.grad())};
+    const Tensor vx = sx.unpack("PowScalarBackward");
+    return std::vector<Tensor>{mul(args.grad(), mul(pow(vx, exponent - 1.0), exponent))};
+  });
+}
+
+Tensor pow(const Tensor& base, const Tensor& exponent) {
+  Tensor out = detail::binary_map("pow", base, exponent, [](auto b, auto e) { return std::pow(b, e); });
+  if (!detail::any_requires_grad({base, exponent})) return out;
+  return detail::record(
+      "PowBackward", {base, exponent}, out,
+      [sb = SavedTensor(base), se = SavedTensor(exponent), so = SavedTensor(out)](const BackwardArgs& args) {
+        const Tensor& g = args.grad();
+        const Tensor vb = sb.unpack("PowBackward"), ve = se.unpack("PowBackward");
+        Tensor gb, ge;
+        // d(b^e)/db = e * b^(e-1); d(b^e)/de = b^e * log(b)
+        if (args.needs_grad(0)) gb = sum_to(mul(g, mul(ve, pow(vb, sub(ve, 1.0)))), vb.shape());
+        if (args.needs_grad(1)) ge = sum_to(mul(g, mul(so.unpack("PowBackward"), log(vb))), ve.shape());
+        return std::vector<Tensor>{gb, ge};
+      });
+}
+
+// Operators
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, double b) { return div(a, b); }
+Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+Tensor operator-(double a, const Tensor& b) { return rsub(b, a); }
+Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(double a, const Tensor& b) { return rdiv(b, a); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+
+}  // namespace xgrad

@@ -1,0 +1,63 @@
+// exp, log, sqrt, abs, clamp.
+
+#include <cmath>
+
+#include "autograd/record.hpp"
+#include "ops/elementwise.hpp"
+#include "xgrad/ops/math.hpp"
+
+namespace xgrad {
+
+using detail::BackwardArgs;
+using detail::SavedTensor;
+
+Tensor exp(const Tensor& x) {
+  Tensor out = detail::unary_map("exp", x, [](auto v) { return std::exp(v); });
+  if (!detail::any_requires_grad({x})) return out;
+  return detail::record("ExpBackward", {x}, out, [so = SavedTensor(out)](const BackwardArgs& args) {
+    return std::vector<Tensor>{mul(args.grad(), so.unpack("ExpBackward"))};  // d exp(x) = exp(x)
+  });
+}
+
+Tensor log(const Tensor& x) {
+  Tensor out = detail::unary_map("log", x, [](auto v) { return std::log(v); });
+  if (!detail::any_requires_grad({x})) return out;
+  return detail::record("LogBackward", {x}, out, [sx = SavedTensor(x)](const BackwardArgs& args) {
+    return std::vector<Tensor>{div(args.grad(), sx.unpack("LogBackward"))};  // d log(x) = 1/x
+  });
+}
+
+Tensor sqrt(const Tensor& x) {
+  Tensor out = detail::unary_map("sqrt", x, [](auto v) { return std::sqrt(v); });
+  if (!detail::any_requires_grad({x})) return out;
+  return detail::record("SqrtBackward", {x}, out, [so = SavedTensor(out)](const BackwardArgs& args) {
+    return std::vector<Tensor>{div(args.grad(), mul(so.unpack("SqrtBackward"), 2.0))};  // 1 / (2 sqrt(x))
+  });
+}
+
+Tensor abs(const Tensor& x) {
+  Tensor out = detail::unary_map("abs", x, [](auto v) { return std::abs(v); });
+  if (!detail::any_requires_grad({x})) return out;
+  return detail::record("AbsBackward", {x}, out, [sx = SavedTensor(x)](const BackwardArgs& args) {
+    // sign(x), with 0 at 0
+    return std::vector<Tensor>{detail::binary_map("AbsBackward", args.grad(), sx.unpack("AbsBackward"),
+                                                  [](auto g, auto v) { return v > 0 ? g : (v < 0 ? -g : 0 * g); })};
+  });
+}
+
+Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  if (min && max && *min > *max)
+    detail::fail<ValueError>("clamp: min {} is greater than max {}", *min, *max);
+  const double lo = min.value_or(-INFINITY), hi = max.value_or(INFINITY);
+  Tensor out = detail::unary_map("clamp", x, [lo, hi](auto v) {
+    using T = decltype(v);
+    return std::isnan(v) ? v : std::min(std::max(v, static_cast<T>(lo)), static_cast<T>(hi));
+  });
+  if (!detail::any_requires_grad({x})) return out;
+  return detail::record("ClampBackward", {x}, out, [sx = SavedTensor(x), lo, hi](const BackwardArgs& args) {
+    return std::vector<Tensor>{detail::binary_map("ClampBackward", args.grad(), sx.unpack("ClampBackward"),
+                                                  [lo, hi](auto g, auto v) { return v >= lo && v <= hi ? g : 0 * g; })};
+  });
+}
+
+}  // namespace xgrad

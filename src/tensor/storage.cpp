@@ -1,0 +1,56 @@
+#include <cstdlib>
+#include <new>
+
+#include "tensor/tensor_impl.hpp"
+
+namespace xgrad::detail {
+
+namespace {
+constexpr std::size_t kAlignment = 64;  // a cache line, and one AVX-512 register
+}
+
+Storage::Storage(std::size_t nbytes) : nbytes_(nbytes) {
+  const std::size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
+  data_ = static_cast<std::byte*>(std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded));
+  if (data_ == nullptr) throw std::bad_alloc();
+}
+
+Storage::~Storage() { std::free(data_); }
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size());
+  std::int64_t stride = 1;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    strides[d] = stride;
+    stride *= shape[d];
+  }
+  return strides;
+}
+
+std::int64_t shape_numel(const Shape& shape) {
+  std::int64_t n = 1;
+  for (std::int64_t s : shape) n *= s;
+  return n;
+}
+
+Tensor make_tensor(const Shape& shape, DType dtype) {
+  auto impl = std::make_shared<TensorImpl>();
+  const std::int64_t n = shape_numel(shape);
+  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(n) * element_size(dtype));
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor make_view(const Tensor& base, Shape shape, Shape strides, std::int64_t offset) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = base.impl()->storage;
+  impl->shape = std::move(shape);
+  impl->strides = std::move(strides);
+  impl->offset = offset;
+  impl->dtype = base.dtype();
+  return Tensor(std::move(impl));
+}
+
+}  // namespace xgrad::detail

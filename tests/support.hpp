@@ -1,0 +1,56 @@
+#pragma once
+// Shared helpers for the Catch2 tests.
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "xgrad/xgrad.hpp"
+
+namespace xgrad::testing {
+
+/// Asserts that fn's gradients pass gradcheck, printing the report (which names
+/// the worst element) when they do not.
+inline void require_gradcheck(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
+                              GradcheckOptions options = {}) {
+  const GradcheckReport report = gradcheck(fn, inputs, options);
+  INFO(report.message);
+  REQUIRE(report.ok);
+}
+
+/// A float64 leaf of `shape` with values drawn from randn (seeded by the caller).
+inline Tensor leaf(const Shape& shape) { return randn(shape, {.dtype = f64, .requires_grad = true}); }
+
+/// Values of t, for comparisons with Approx.
+inline std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+
+/// Asserts t's values equal `expected` within `tol`.
+inline void require_values(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
+  const std::vector<double> got = values(t);
+  REQUIRE(got.size() == expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    INFO("element " << i);
+    REQUIRE(got[i] == Approx(expected[i]).margin(tol));
+  }
+}
+
+/// Asserts that `expr` throws E whose message contains every one of `parts`.
+#define XGRAD_REQUIRE_THROWS_WITH(expr, E, ...)                             \
+  do {                                                                      \
+    bool thrown_ = false;                                                   \
+    try {                                                                   \
+      (void)(expr);                                                         \
+    } catch (const E& e_) {                                                 \
+      thrown_ = true;                                                       \
+      const std::string message_ = e_.what();                               \
+      INFO("message: " << message_);                                        \
+      for (const char* part_ : {__VA_ARGS__}) {                             \
+        INFO("expected to contain: " << part_);                             \
+        REQUIRE(message_.find(part_) != std::string::npos);                 \
+      }                                                                     \
+    }                                                                       \
+    REQUIRE(thrown_);                                                       \
+  } while (false)
+
+}  // namespace xgrad::testing
