@@ -22,16 +22,21 @@ inline void require_gradcheck(const GradcheckFunction& fn, const std::vector<Ten
 /// A float64 leaf of `shape` with values drawn from randn (seeded by the caller).
 inline Tensor leaf(const Shape& shape) { return randn(shape, {.dtype = f64, .requires_grad = true}); }
 
+/// A float64 tensor from values (1-D unless a shape is given).
+inline Tensor f64_tensor(std::vector<double> v, Shape shape = {}, bool requires_grad = false) {
+  return from_vector(v, shape, {.dtype = f64, .requires_grad = requires_grad});
+}
+
 /// Values of t, for comparisons with Approx.
 inline std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
 
-/// Asserts t's values equal `expected` within `tol`.
+/// Asserts t's values equal `expected` within `tol`, relative or absolute.
 inline void require_values(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
   const std::vector<double> got = values(t);
   REQUIRE(got.size() == expected.size());
   for (std::size_t i = 0; i < got.size(); ++i) {
     INFO("element " << i);
-    REQUIRE(got[i] == Approx(expected[i]).margin(tol));
+    REQUIRE(got[i] == Approx(expected[i]).epsilon(tol).margin(tol));
   }
 }
 

@@ -70,6 +70,9 @@ class Tensor {
   /// Pointer to the first element. T must match dtype() and the tensor must be
   /// contiguous (call contiguous() first); otherwise throws.
   template <class T> const T* data() const;
+  /// Pointer to element (0, ..., 0) of any tensor, views included: element
+  /// (i, j, ...) is at offset i*strides()[0] + j*strides()[1] + ... . T must match dtype().
+  template <class T> const T* strided_data() const;
   /// Writable pointer; bumps the version counter so that a tensor saved for
   /// backward and then modified is detected.
   template <class T> T* mutable_data();

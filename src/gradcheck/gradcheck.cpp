@@ -42,15 +42,6 @@ struct ElementAccess {
   }
 };
 
-Shape unravel(std::int64_t flat, const Shape& shape) {
-  Shape pos(shape.size());
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    pos[d] = flat % shape[d];
-    flat /= shape[d];
-  }
-  return pos;
-}
-
 double dot(const Tensor& y, const std::vector<double>& v) {
   const std::vector<double> values = y.to_vector<double>();
   double s = 0;
@@ -182,14 +173,16 @@ GradcheckReport gradcheck(const GradcheckFunction& fn, const std::vector<Tensor>
       const double a = analytic[k][static_cast<std::size_t>(e)];
       const double error = std::abs(a - numeric);
       const double ratio = error / (atol + rtol * std::abs(numeric));
-      report.max_abs_error = std::max(report.max_abs_error, error);
-      report.max_rel_error = std::max(report.max_rel_error, error / std::max(std::abs(numeric), atol));
+      // NaN (from a NaN gradient) must win, and std::max would drop it.
+      const double rel = error / std::max(std::abs(numeric), atol);
+      if (std::isnan(error) || error > report.max_abs_error) report.max_abs_error = error;
+      if (std::isnan(rel) || rel > report.max_rel_error) report.max_rel_error = rel;
       ++report.checked_elements;
       if (ratio > worst_ratio || std::isnan(ratio)) {
         worst_ratio = std::isnan(ratio) ? INFINITY : ratio;
         report.worst_input = checked[k];
         report.worst_index = e;
-        report.worst_position = unravel(e, x.shape());
+        report.worst_position = detail::unravel_index(e, x.shape());
         report.worst_analytic = a;
         report.worst_numeric = numeric;
       }

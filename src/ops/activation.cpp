@@ -14,7 +14,7 @@ using detail::SavedTensor;
 
 namespace {
 
-constexpr double k = std::numbers::sqrt2 * std::numbers::inv_sqrtpi;  // sqrt(2/pi), for gelu's tanh form
+constexpr double kSqrt2OverPi = std::numbers::sqrt2 * std::numbers::inv_sqrtpi;  // for gelu's tanh form
 
 // The common shape of a pointwise activation: out = f(x), and backward
 // grad * df(x) where df is computed from the saved input.
@@ -24,7 +24,11 @@ Tensor pointwise(const char* op, const char* node, const Tensor& x, F f, DF df) 
   if (!detail::any_requires_grad({x})) return out;
   return detail::record(node, {x}, out, [sx = SavedTensor(x), node, df](const BackwardArgs& args) {
     return std::vector<Tensor>{
-        detail::binary_map(node, args.grad(), sx.unpack(node), [df](auto g, auto v) { return g * df(v); })};
+        detail::binary_map(node, args.grad(), sx.unpack(node), [df](auto g, auto v) {
+          // A zero slope blocks the gradient outright, even an infinite one.
+          const auto slope = df(v);
+          return slope == 0 ? slope : g * slope;
+        })};
   });
 }
 
@@ -32,7 +36,7 @@ Tensor pointwise(const char* op, const char* node, const Tensor& x, F f, DF df) 
 
 Tensor relu(const Tensor& x) {
   return pointwise(
-      "relu", "ReluBackward", x, [](auto v) { return v > 0 ? v : 0 * v; },
+      "relu", "ReluBackward", x, [](auto v) { return std::isnan(v) || v > 0 ? v : decltype(v)(0); },
       [](auto v) { return v > 0 ? decltype(v)(1) : decltype(v)(0); });
 }
 
@@ -69,16 +73,17 @@ Tensor tanh(const Tensor& x) {
 
 Tensor gelu(const Tensor& x, std::string_view approximate) {
   if (approximate == "none") {
-    // x * Phi(x); d/dx = Phi(x) + x * phi(x)
+    // x * Phi(x); d/dx = Phi(x) + x * phi(x). Phi(x) = erfc(-x/sqrt2)/2 keeps
+    // precision in the negative tail, where 1 + erf(x/sqrt2) cancels.
     return pointwise(
         "gelu", "GeluBackward", x,
         [](auto v) {
           using T = decltype(v);
-          return T(0.5) * v * (T(1) + std::erf(v * static_cast<T>(std::numbers::sqrt2 / 2)));
+          return T(0.5) * v * std::erfc(-v * static_cast<T>(std::numbers::sqrt2 / 2));
         },
         [](auto v) {
           using T = decltype(v);
-          const T cdf = T(0.5) * (T(1) + std::erf(v * static_cast<T>(std::numbers::sqrt2 / 2)));
+          const T cdf = T(0.5) * std::erfc(-v * static_cast<T>(std::numbers::sqrt2 / 2));
           const T pdf = std::exp(T(-0.5) * v * v) * static_cast<T>(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
           return cdf + v * pdf;
         });
@@ -89,13 +94,13 @@ Tensor gelu(const Tensor& x, std::string_view approximate) {
         "gelu", "GeluTanhBackward", x,
         [](auto v) {
           using T = decltype(v);
-          return T(0.5) * v * (T(1) + std::tanh(static_cast<T>(k) * (v + T(0.044715) * v * v * v)));
+          return T(0.5) * v * (T(1) + std::tanh(static_cast<T>(kSqrt2OverPi) * (v + T(0.044715) * v * v * v)));
         },
         [](auto v) {
           using T = decltype(v);
-          const T inner = static_cast<T>(k) * (v + T(0.044715) * v * v * v);
+          const T inner = static_cast<T>(kSqrt2OverPi) * (v + T(0.044715) * v * v * v);
           const T t = std::tanh(inner);
-          const T dinner = static_cast<T>(k) * (T(1) + T(3 * 0.044715) * v * v);
+          const T dinner = static_cast<T>(kSqrt2OverPi) * (T(1) + T(3 * 0.044715) * v * v);
           return T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * dinner;
         });
   }

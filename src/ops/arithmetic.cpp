@@ -54,6 +54,8 @@ Tensor broadcast_view(const char* op, const Tensor& t, const Shape& shape) {
 
 Tensor sum_to(const Tensor& t, const Shape& shape) {
   if (t.shape() == shape) return t;
+  if (shape.size() > t.shape().size() || broadcast_shapes("sum_to", shape, t.shape()) != t.shape())
+    fail<ShapeError>("sum_to: shape {} does not broadcast to the tensor's shape {}", str(shape), str(t.shape()));
   const std::size_t lead = t.shape().size() - shape.size();
   std::vector<std::int64_t> dims;
   for (std::size_t i = 0; i < t.shape().size(); ++i)
@@ -99,48 +101,67 @@ Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = detail::binary_map("div", a, b, [](auto x, auto y) { return x / y; });
   if (!detail::any_requires_grad({a, b})) return out;
   return detail::record("DivBackward", {a, b}, out,
-                        [sa = SavedTensor(a), sb = SavedTensor(b)](const BackwardArgs& args) {
-                          // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+                        [sa = a.shape(), sb = SavedTensor(b), so = SavedTensor(out)](const BackwardArgs& args) {
+                          // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b (no b^2 to overflow)
                           const Tensor& g = args.grad();
-                          const Tensor va = sa.unpack("DivBackward"), vb = sb.unpack("DivBackward");
+                          const Tensor vb = sb.unpack("DivBackward");
                           Tensor ga, gb;
-                          if (args.needs_grad(0)) ga = sum_to(div(g, vb), va.shape());
-                          if (args.needs_grad(1)) gb = sum_to(neg(div(mul(g, va), mul(vb, vb))), vb.shape());
+                          if (args.needs_grad(0)) ga = sum_to(div(g, vb), sa);
+                          if (args.needs_grad(1))
+                            gb = sum_to(neg(div(mul(g, so.unpack("DivBackward")), vb)), vb.shape());
                           return std::vector<Tensor>{ga, gb};
                         });
 }
 
 namespace {
 
-// A tensor-scalar op as out = f(x) with backward g * dfdx(x); `scale` is the
-// constant derivative for the affine ones.
-Tensor affine(const char* op, const char* node, const Tensor& x, double scale, double shift) {
-  Tensor out = detail::unary_map(op, x, [scale, shift](auto v) {
-    using T = decltype(v);
-    return static_cast<T>(scale) * v + static_cast<T>(shift);
-  });
+// A tensor-scalar op out = f(x) whose derivative is the constant `slope`.
+// Each op keeps its own f, so rounding and signed zeros are exactly those of
+// the plain expression (x / b, not x * (1 / b); -x, not -1 * x + 0).
+template <class F>
+Tensor linear_in_x(const char* op, const char* node, const Tensor& x, double slope, F f) {
+  Tensor out = detail::unary_map(op, x, f);
   if (!detail::any_requires_grad({x})) return out;
-  return detail::record(node, {x}, out, [scale](const BackwardArgs& args) {
-    return std::vector<Tensor>{scale == 1.0 ? args.grad() : mul(args.grad(), scale)};
+  return detail::record(node, {x}, out, [slope](const BackwardArgs& args) {
+    return std::vector<Tensor>{slope == 1.0 ? args.grad() : mul(args.grad(), slope)};
   });
+}
+
+template <class T>
+T as(T, double v) {
+  return static_cast<T>(v);
 }
 
 }  // namespace
 
-Tensor add(const Tensor& a, double b) { return affine("add", "AddScalarBackward", a, 1.0, b); }
-Tensor sub(const Tensor& a, double b) { return affine("sub", "SubScalarBackward", a, 1.0, -b); }
-Tensor mul(const Tensor& a, double b) { return affine("mul", "MulScalarBackward", a, b, 0.0); }
-Tensor div(const Tensor& a, double b) { return affine("div", "DivScalarBackward", a, 1.0 / b, 0.0); }
-Tensor rsub(const Tensor& a, double b) { return affine("rsub", "RsubScalarBackward", a, -1.0, b); }
-Tensor neg(const Tensor& x) { return affine("neg", "NegBackward", x, -1.0, 0.0); }
+Tensor add(const Tensor& a, double b) {
+  return linear_in_x("add", "AddScalarBackward", a, 1.0, [b](auto v) { return v + as(v, b); });
+}
+Tensor sub(const Tensor& a, double b) {
+  return linear_in_x("sub", "SubScalarBackward", a, 1.0, [b](auto v) { return v - as(v, b); });
+}
+Tensor mul(const Tensor& a, double b) {
+  return linear_in_x("mul", "MulScalarBackward", a, b, [b](auto v) { return v * as(v, b); });
+}
+Tensor div(const Tensor& a, double b) {
+  return linear_in_x("div", "DivScalarBackward", a, 1.0 / b, [b](auto v) { return v / as(v, b); });
+}
+Tensor rsub(const Tensor& a, double b) {
+  return linear_in_x("rsub", "RsubScalarBackward", a, -1.0, [b](auto v) { return as(v, b) - v; });
+}
+Tensor neg(const Tensor& x) {
+  return linear_in_x("neg", "NegBackward", x, -1.0, [](auto v) { return -v; });
+}
 
 Tensor rdiv(const Tensor& a, double b) {
-  Tensor out = detail::unary_map("rdiv", a, [b](auto v) { return static_cast<decltype(v)>(b) / v; });
+  Tensor out = detail::unary_map("rdiv", a, [b](auto v) { return as(v, b) / v; });
   if (!detail::any_requires_grad({a})) return out;
-  return detail::record("RdivScalarBackward", {a}, out, [sa = SavedTensor(a), b](const BackwardArgs& args) {
-    const Tensor va = sa.unpack("RdivScalarBackward");
-    return std::vector<Tensor>{mul(div(args.grad(), mul(va, va)), -b)};  // d(b/a)/da = -b/a^2
-  });
+  return detail::record("RdivScalarBackward", {a}, out,
+                        [sa = SavedTensor(a), so = SavedTensor(out)](const BackwardArgs& args) {
+                          // d(b/a)/da = -b/a^2 = -out/a
+                          const Tensor va = sa.unpack("RdivScalarBackward");
+                          return std::vector<Tensor>{neg(div(mul(args.grad(), so.unpack("RdivScalarBackward")), va))};
+                        });
 }
 
 Tensor pow(const Tensor& x, double exponent) {
@@ -158,13 +179,22 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
   if (!detail::any_requires_grad({base, exponent})) return out;
   return detail::record(
       "PowBackward", {base, exponent}, out,
-      [sb = SavedTensor(base), se = SavedTensor(exponent), so = SavedTensor(out)](const BackwardArgs& args) {
+      [sb = SavedTensor(base), se = SavedTensor(exponent)](const BackwardArgs& args) {
         const Tensor& g = args.grad();
         const Tensor vb = sb.unpack("PowBackward"), ve = se.unpack("PowBackward");
         Tensor gb, ge;
-        // d(b^e)/db = e * b^(e-1); d(b^e)/de = b^e * log(b)
-        if (args.needs_grad(0)) gb = sum_to(mul(g, mul(ve, pow(vb, sub(ve, 1.0)))), vb.shape());
-        if (args.needs_grad(1)) ge = sum_to(mul(g, mul(so.unpack("PowBackward"), log(vb))), ve.shape());
+        // d(b^e)/db = e * b^(e-1), taken as 0 where e == 0 (so 0^0 has gradient 0);
+        // d(b^e)/de = b^e * log(b), taken as 0 where b == 0 and e >= 0 (as PyTorch).
+        if (args.needs_grad(0))
+          gb = sum_to(mul(g, detail::binary_map("PowBackward", vb, ve,
+                                                [](auto b, auto e) { return e == 0 ? 0 * e : e * std::pow(b, e - 1); })),
+                      vb.shape());
+        if (args.needs_grad(1))
+          ge = sum_to(mul(g, detail::binary_map("PowBackward", vb, ve,
+                                                [](auto b, auto e) {
+                                                  return b == 0 && e >= 0 ? 0 * e : std::pow(b, e) * std::log(b);
+                                                })),
+                      ve.shape());
         return std::vector<Tensor>{gb, ge};
       });
 }

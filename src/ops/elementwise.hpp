@@ -69,29 +69,6 @@ Tensor binary_map(const char* op, const Tensor& a, const Tensor& b, F f) {
   });
 }
 
-/// out = f(a, b, c) with broadcasting of all three; one floating dtype.
-template <class F>
-Tensor ternary_map(const char* op, const Tensor& a, const Tensor& b, const Tensor& c, F f) {
-  check_same_dtype(op, a, b);
-  check_same_dtype(op, a, c);
-  const Shape shape = broadcast_shapes(op, broadcast_shapes(op, a.shape(), b.shape()), c.shape());
-  const Tensor ea = broadcast_view(op, a, shape), eb = broadcast_view(op, b, shape), ec = broadcast_view(op, c, shape);
-  return visit_floating(a.dtype(), op, [&]<class T>() {
-    Tensor out = make_tensor(shape, a.dtype());
-    T* o = element_ptr<T>(out);
-    const T* pa = element_ptr<T>(ea);
-    const T* pb = element_ptr<T>(eb);
-    const T* pc = element_ptr<T>(ec);
-    kernels::for_each_run<4>(shape, {&out.strides(), &ea.strides(), &eb.strides(), &ec.strides()},
-                             [&](const auto& off, std::int64_t n, const auto& step) {
-                               for (std::int64_t i = 0; i < n; ++i)
-                                 o[off[0] + i] = static_cast<T>(f(pa[off[1] + i * step[1]], pb[off[2] + i * step[2]],
-                                                                  pc[off[3] + i * step[3]]));
-                             });
-    return out;
-  });
-}
-
 /// dst = f(dst, src) in place, src broadcast to dst's shape; dst may be any view
 /// (it must not overlap itself, e.g. an expanded tensor). Converts src's dtype.
 template <class F>

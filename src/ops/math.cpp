@@ -41,14 +41,19 @@ Tensor abs(const Tensor& x) {
   return detail::record("AbsBackward", {x}, out, [sx = SavedTensor(x)](const BackwardArgs& args) {
     // sign(x), with 0 at 0
     return std::vector<Tensor>{detail::binary_map("AbsBackward", args.grad(), sx.unpack("AbsBackward"),
-                                                  [](auto g, auto v) { return v > 0 ? g : (v < 0 ? -g : 0 * g); })};
+                                                  [](auto g, auto v) { return v > 0 ? g : (v < 0 ? -g : decltype(g)(0)); })};
   });
 }
 
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  if (!min && !max) detail::fail<ValueError>("clamp: at least one of min and max must be given");
+  if ((min && std::isnan(*min)) || (max && std::isnan(*max)))
+    detail::fail<ValueError>("clamp: bounds must not be NaN (min {}, max {})", min.value_or(-INFINITY),
+                             max.value_or(INFINITY));
   if (min && max && *min > *max)
     detail::fail<ValueError>("clamp: min {} is greater than max {}", *min, *max);
   const double lo = min.value_or(-INFINITY), hi = max.value_or(INFINITY);
+  // Bounds are compared in the tensor's dtype, forward and backward alike.
   Tensor out = detail::unary_map("clamp", x, [lo, hi](auto v) {
     using T = decltype(v);
     return std::isnan(v) ? v : std::min(std::max(v, static_cast<T>(lo)), static_cast<T>(hi));
@@ -56,7 +61,10 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
   if (!detail::any_requires_grad({x})) return out;
   return detail::record("ClampBackward", {x}, out, [sx = SavedTensor(x), lo, hi](const BackwardArgs& args) {
     return std::vector<Tensor>{detail::binary_map("ClampBackward", args.grad(), sx.unpack("ClampBackward"),
-                                                  [lo, hi](auto g, auto v) { return v >= lo && v <= hi ? g : 0 * g; })};
+                                                  [lo, hi](auto g, auto v) {
+                                                    using T = decltype(v);
+                                                    return v >= static_cast<T>(lo) && v <= static_cast<T>(hi) ? g : T(0);
+                                                  })};
   });
 }
 

@@ -1,4 +1,9 @@
-// sum and mean over all elements or over dims.
+// sum, mean, max, min over all elements or over dims; argmax, argmin along one dim.
+
+#include <cmath>
+#include <functional>
+#include <string>
+#include <type_traits>
 
 #include "autograd/record.hpp"
 #include "ops/elementwise.hpp"
@@ -10,6 +15,8 @@ namespace xgrad {
 
 using detail::BackwardArgs;
 using detail::fail;
+using detail::SavedTensor;
+using detail::str;
 
 namespace detail {
 
@@ -44,6 +51,7 @@ ReducePlan plan_reduction(const char* op, const Tensor& x, const Dims& dims) {
 }
 
 Tensor reduction_rows(const Tensor& x, const ReducePlan& plan) {
+  if (x.numel() == 0) return make_tensor({plan.outer, plan.inner}, x.dtype());  // nothing to copy
   NoGradGuard no_grad;
   return contiguous(permute(x, plan.order));
 }
@@ -76,11 +84,115 @@ Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
 Tensor sum(const Tensor& x) { return sum(x, Dims{}, false); }
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
+  detail::check_floating("mean", x);
   const detail::ReducePlan plan = detail::plan_reduction("mean", x, dims);
   if (plan.inner == 0) fail<ValueError>("mean: reducing {} elements (empty dims) is undefined", plan.inner);
   return div(sum(x, dims, keepdim), static_cast<double>(plan.inner));
 }
 
 Tensor mean(const Tensor& x) { return mean(x, Dims{}, false); }
+
+namespace {
+
+template <class T>
+bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::isnan(v);
+  } else {
+    return false;
+  }
+}
+
+// The layout of a reduction that needs at least one element per output (the
+// extreme of nothing is undefined).
+detail::ReducePlan plan_nonempty(const char* op, const Tensor& x, const Dims& dims) {
+  detail::ReducePlan plan = detail::plan_reduction(op, x, dims);
+  if (plan.inner == 0)
+    fail<ValueError>("{}: cannot reduce over a zero-size dim (input shape {}, dims {})", op, str(x.shape()),
+                     dims.values.empty() ? std::string("all") : str(dims.values));
+  return plan;
+}
+
+// Position of a row's extreme element: the first NaN if there is one (NaN
+// propagates), else the first element that `better` prefers to all others.
+template <class T, class Better>
+std::int64_t extreme_index(const T* row, std::int64_t n, Better better) {
+  std::int64_t best = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (is_nan(row[i])) return i;
+    if (better(row[i], row[best])) best = i;
+  }
+  return best;
+}
+
+// Calls emit(r, row, i) for every output element r, with the row it reduces and
+// the position of that row's extreme element.
+template <class T, class Better, class Emit>
+void for_each_extreme(const Tensor& x, const detail::ReducePlan& plan, Better better, Emit emit) {
+  const Tensor rows = detail::reduction_rows(x, plan);
+  const T* in = detail::element_ptr<T>(rows);
+  for (std::int64_t r = 0; r < plan.outer; ++r) {
+    const T* row = in + r * plan.inner;
+    emit(r, row, extreme_index(row, plan.inner, better));
+  }
+}
+
+// max or min (values only, as torch.amax / amin).
+template <class Better>
+Tensor extreme(const char* op, const char* node, const Tensor& x, const Dims& dims, bool keepdim, Better better) {
+  detail::check_floating(op, x);
+  const detail::ReducePlan plan = plan_nonempty(op, x, dims);
+  Tensor out = detail::make_tensor(detail::result_shape(plan, keepdim), x.dtype());
+  detail::visit_floating(x.dtype(), op, [&]<class T>() {
+    T* o = detail::element_ptr<T>(out);
+    for_each_extreme<T>(x, plan, better, [o](std::int64_t r, const T* row, std::int64_t i) { o[r] = row[i]; });
+  });
+  if (!detail::any_requires_grad({x})) return out;
+  return detail::record(
+      node, {x}, out,
+      [node, sx = SavedTensor(x), so = SavedTensor(out), kept = plan.keepdim_shape](const BackwardArgs& args) {
+        // The gradient goes to the elements equal to the result, split evenly
+        // among ties (a NaN result counts as equal to the NaNs it came from):
+        // grad [*kept] -> ties * grad / count(ties), shape [*in].
+        const Tensor result = reshape(so.unpack(node), kept);
+        const Tensor ties = detail::binary_map(node, sx.unpack(node), result, [](auto v, auto m) {
+          using T = decltype(v);
+          return v == m || (std::isnan(v) && std::isnan(m)) ? T(1) : T(0);
+        });
+        return std::vector<Tensor>{mul(ties, div(reshape(args.grad(), kept), sum_to(ties, kept)))};
+      });
+}
+
+// argmax or argmin: i64 positions along dim (first occurrence), not recorded.
+template <class Better>
+Tensor extreme_position(const char* op, const Tensor& x, std::int64_t dim, bool keepdim, Better better) {
+  const detail::ReducePlan plan = plan_nonempty(op, x, Dims(dim));
+  Tensor out = detail::make_tensor(detail::result_shape(plan, keepdim), i64);
+  auto* o = detail::element_ptr<std::int64_t>(out);
+  detail::visit_all(x.dtype(), [&]<class T>() {
+    for_each_extreme<T>(x, plan, better, [o](std::int64_t r, const T*, std::int64_t i) { o[r] = i; });
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor max(const Tensor& x, const Dims& dims, bool keepdim) {
+  return extreme("max", "MaxBackward", x, dims, keepdim, std::greater<>());
+}
+Tensor max(const Tensor& x) { return max(x, Dims{}, false); }
+
+Tensor min(const Tensor& x, const Dims& dims, bool keepdim) {
+  return extreme("min", "MinBackward", x, dims, keepdim, std::less<>());
+}
+Tensor min(const Tensor& x) { return min(x, Dims{}, false); }
+
+Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) {
+  return extreme_position("argmax", x, dim, keepdim, std::greater<>());
+}
+
+Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim) {
+  return extreme_position("argmin", x, dim, keepdim, std::less<>());
+}
 
 }  // namespace xgrad

@@ -26,6 +26,11 @@ Tensor record_view(const char* node, const Tensor& x, Tensor view, F to_input) {
                         [to_input](const BackwardArgs& args) { return std::vector<Tensor>{to_input(args.grad())}; });
 }
 
+// slice, narrow and select index into a dim, which a 0-d tensor does not have.
+void check_has_dims(const char* op, const Tensor& x) {
+  if (x.dim() == 0) fail<ShapeError>("{}: cannot be applied to a 0-d tensor", op);
+}
+
 Shape infer_shape(const char* op, const Shape& from, Shape to) {
   std::int64_t known = 1;
   std::optional<std::size_t> infer;
@@ -196,6 +201,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
 
 Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
   detail::check_defined("slice", x);
+  check_has_dims("slice", x);
   if (step < 1) fail<ValueError>("slice: step must be positive, got {}", step);
   const auto d = static_cast<std::size_t>(wrap_dim("slice", dim, x.dim()));
   const std::int64_t size = x.shape()[d];
@@ -219,17 +225,19 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
 
 Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length) {
   detail::check_defined("narrow", x);
+  check_has_dims("narrow", x);
   const auto d = static_cast<std::size_t>(wrap_dim("narrow", dim, x.dim()));
   const std::int64_t size = x.shape()[d];
-  if (start < 0) start += size;
-  if (start < 0 || length < 0 || start + length > size)
+  const std::int64_t from = start < 0 ? start + size : start;
+  if (from < 0 || length < 0 || from + length > size)
     fail<ValueError>("narrow: start {} and length {} do not fit in dim {} of size {} (shape {})", start, length, d,
                      size, str(x.shape()));
-  return slice(x, dim, start, start + length);
+  return slice(x, dim, from, from + length);
 }
 
 Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
   detail::check_defined("select", x);
+  check_has_dims("select", x);
   const auto d = static_cast<std::size_t>(wrap_dim("select", dim, x.dim()));
   const std::int64_t size = x.shape()[d];
   if (index < -size || index >= size)

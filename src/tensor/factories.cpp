@@ -42,8 +42,10 @@ Tensor empty(const Shape& shape, TensorOptions options) {
   return finish(detail::make_tensor(shape, options.dtype.value_or(f32)), options);
 }
 
-Tensor full(const Shape& shape, double value, TensorOptions options) {
-  return finish(generate("full", shape, options.dtype.value_or(f32),
+namespace {
+
+Tensor filled(const char* op, const Shape& shape, double value, const TensorOptions& options) {
+  return finish(generate(op, shape, options.dtype.value_or(f32),
                          [value](auto* p, std::int64_t n) {
                            using T = std::remove_pointer_t<decltype(p)>;
                            std::fill(p, p + n, static_cast<T>(value));
@@ -51,8 +53,11 @@ Tensor full(const Shape& shape, double value, TensorOptions options) {
                 options);
 }
 
-Tensor zeros(const Shape& shape, TensorOptions options) { return full(shape, 0.0, options); }
-Tensor ones(const Shape& shape, TensorOptions options) { return full(shape, 1.0, options); }
+}  // namespace
+
+Tensor full(const Shape& shape, double value, TensorOptions options) { return filled("full", shape, value, options); }
+Tensor zeros(const Shape& shape, TensorOptions options) { return filled("zeros", shape, 0.0, options); }
+Tensor ones(const Shape& shape, TensorOptions options) { return filled("ones", shape, 1.0, options); }
 Tensor scalar_tensor(double value, TensorOptions options) { return full({}, value, options); }
 
 Tensor zeros_like(const Tensor& t, TensorOptions options) {

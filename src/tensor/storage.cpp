@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdlib>
 #include <new>
 
@@ -22,7 +23,7 @@ Shape contiguous_strides(const Shape& shape) {
   std::int64_t stride = 1;
   for (std::size_t d = shape.size(); d-- > 0;) {
     strides[d] = stride;
-    stride *= shape[d];
+    stride *= std::max<std::int64_t>(shape[d], 1);  // as PyTorch: a zero-size dim keeps outer strides nonzero
   }
   return strides;
 }
@@ -31,6 +32,15 @@ std::int64_t shape_numel(const Shape& shape) {
   std::int64_t n = 1;
   for (std::int64_t s : shape) n *= s;
   return n;
+}
+
+Shape unravel_index(std::int64_t flat, const Shape& shape) {
+  Shape index(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    index[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+  return index;
 }
 
 Tensor make_tensor(const Shape& shape, DType dtype) {

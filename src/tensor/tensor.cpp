@@ -76,6 +76,15 @@ const T* Tensor::data() const {
 }
 
 template <class T>
+const T* Tensor::strided_data() const {
+  const auto& impl = checked(impl_);
+  if (impl.dtype != dtype_of<T>)
+    fail<DTypeError>("strided_data<T>: tensor has dtype {} but {} was requested", dtype_name(impl.dtype),
+                     dtype_name(dtype_of<T>));
+  return reinterpret_cast<const T*>(impl.element_ptr());
+}
+
+template <class T>
 T* Tensor::mutable_data() {
   auto* p = const_cast<T*>(data<T>());
   impl_->storage->bump_version();
@@ -85,6 +94,9 @@ T* Tensor::mutable_data() {
 template const float* Tensor::data<float>() const;
 template const double* Tensor::data<double>() const;
 template const std::int64_t* Tensor::data<std::int64_t>() const;
+template const float* Tensor::strided_data<float>() const;
+template const double* Tensor::strided_data<double>() const;
+template const std::int64_t* Tensor::strided_data<std::int64_t>() const;
 template float* Tensor::mutable_data<float>();
 template double* Tensor::mutable_data<double>();
 template std::int64_t* Tensor::mutable_data<std::int64_t>();

@@ -54,6 +54,8 @@ struct TensorImpl {
 /// Row-major strides of a contiguous tensor of `shape`.
 Shape contiguous_strides(const Shape& shape);
 std::int64_t shape_numel(const Shape& shape);
+/// The multi-index of row-major position `flat` in `shape`.
+Shape unravel_index(std::int64_t flat, const Shape& shape);
 /// A new contiguous tensor of `shape` with fresh storage (uninitialised).
 Tensor make_tensor(const Shape& shape, DType dtype);
 /// A view of `base`'s storage with its own shape, strides and offset (no autograd).

@@ -3,8 +3,6 @@
 /// Element-wise arithmetic with NumPy broadcasting. Both tensors must have the
 /// same floating dtype; a scalar takes the tensor's dtype.
 
-#include <optional>
-
 #include "xgrad/tensor.hpp"
 
 namespace xgrad {

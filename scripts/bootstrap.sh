@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian bookworm machine for xgrad and builds it.
+# Installs only the Debian packages that are missing, then configures and builds.
+#
+#   bash scripts/bootstrap.sh                       # Release build in build/
+#   BUILD_DIR=build-asan SANITIZE=ON bash scripts/bootstrap.sh   # ASan + UBSan build
+#
+# Environment: BUILD_DIR (build), BUILD_TYPE (Release), SANITIZE (OFF), JOBS (nproc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_DIR=${BUILD_DIR:-build}
+BUILD_TYPE=${BUILD_TYPE:-Release}
+SANITIZE=${SANITIZE:-OFF}
+JOBS=${JOBS:-$(nproc)}
+
+PACKAGES=(
+  cmake ninja-build g++ pkg-config ccache   # toolchain
+  libxtensor-dev xtl-dev libxsimd-dev       # tensors and SIMD
+  libspdlog-dev libfmt-dev                  # logging and formatting
+  nlohmann-json3-dev zlib1g-dev             # safetensors headers, .gz data files
+  catch2                                    # tests
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "bootstrap: installing ${missing[*]}"
+  SUDO=
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$PWD"  # lets a fresh clone in another folder hit the cache
+fi
+
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DXGRAD_SANITIZE="$SANITIZE" "${launcher[@]}"
+cmake --build "$BUILD_DIR" -j"$JOBS"

@@ -1,0 +1,32 @@
+#pragma once
+// Kernel layer: general matrix product on raw row-major buffers. No Tensor, no
+// autograd.
+//
+//   C = alpha * op(A) * op(B) + beta * C
+//
+// op(A) is M x K and op(B) is K x N. Without a transpose, A is stored as rows of
+// K elements, row i starting at A + i * lda; with trans_a, A is stored as the
+// K x M matrix op(A)ᵀ, row k starting at A + k * lda (B likewise with ldb). So a
+// transposed view whose inner stride is 1 is passed as it is, with the trans
+// flag set and its outer stride as the leading dimension.
+//
+// A and B are only read: any leading dimension >= 0 works, including 0 (every
+// row is the same, as in a broadcast view). C's rows must not overlap (ldc >= N).
+// When beta == 0, C is not read (it may be uninitialised); when alpha == 0 or
+// K == 0, A and B are not read.
+
+#include <cstdint>
+
+namespace xgrad::kernels {
+
+/// The blocked kernel used by the ops. Instantiated for float and double.
+template <class T>
+void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A,
+          std::int64_t lda, const T* B, std::int64_t ldb, T beta, T* C, std::int64_t ldc);
+
+/// The same product as a plain triple loop, for checking gemm in tests.
+template <class T>
+void gemm_reference(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A,
+                    std::int64_t lda, const T* B, std::int64_t ldb, T beta, T* C, std::int64_t ldc);
+
+}  // namespace xgrad::kernels
