@@ -8,5 +8,6 @@
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/log.hpp"
 #include "xgrad/ops.hpp"
+#include "xgrad/parallel.hpp"
 #include "xgrad/random.hpp"
 #include "xgrad/tensor.hpp"

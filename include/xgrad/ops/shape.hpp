@@ -29,5 +29,9 @@ Tensor contiguous(const Tensor& x);
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
 /// Joins along a new dim; all shapes must agree.
 Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+/// Constant padding as torch.nn.functional.pad: `pads` holds (before, after)
+/// pairs starting from the last dim ({left, right, top, bottom, ...}); negative
+/// amounts crop.
+Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value = 0.0);
 
 }  // namespace xgrad

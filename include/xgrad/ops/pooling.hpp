@@ -1,0 +1,78 @@
+#pragma once
+/// \file ops/pooling.hpp
+/// Max, average and adaptive pooling over NCL, NCHW and NCDHW tensors (a batch
+/// dim is required).
+///
+///   Tensor p = xgrad::max_pool2d(x, {.kernel = {2, 2}});              // stride = kernel
+///   Tensor a = xgrad::avg_pool2d(x, {.kernel = {3}, .stride = {2}, .padding = {1}});
+///   Tensor g = xgrad::adaptive_avg_pool2d(x, {1, 1});
+///
+/// Output size per spatial dim (ceil_mode rounds up, but a window must start
+/// inside the input or its left padding, as PyTorch):
+///   out = floor_or_ceil((in + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1.
+/// Padding must be at most half the (dilated) kernel.
+///
+/// Max pooling's gradient goes to one element per window: the first maximum in
+/// row-major window order (the one whose index max_pool*_with_indices returns),
+/// as PyTorch's CPU kernels do. Padded positions never win.
+
+#include <cstdint>
+#include <utility>
+
+#include "xgrad/ops/conv.hpp"
+#include "xgrad/tensor.hpp"
+
+namespace xgrad {
+
+struct MaxPoolOptions {
+  Spatial kernel;
+  Spatial stride = {};  ///< empty = kernel
+  Spatial padding = {0};
+  Spatial dilation = {1};
+  bool ceil_mode = false;
+};
+using MaxPool1dOptions = MaxPoolOptions;
+using MaxPool2dOptions = MaxPoolOptions;
+using MaxPool3dOptions = MaxPoolOptions;
+
+struct AvgPoolOptions {
+  Spatial kernel;
+  Spatial stride = {};  ///< empty = kernel
+  Spatial padding = {0};
+  bool ceil_mode = false;
+  bool count_include_pad = true;  ///< divide by the full window, padding included
+};
+using AvgPool1dOptions = AvgPoolOptions;
+using AvgPool2dOptions = AvgPoolOptions;
+using AvgPool3dOptions = AvgPoolOptions;
+
+/// Values and i64 indices; an index is the flat position of the maximum within
+/// its input plane (h * W + w for 2-D), as torch's return_indices=True.
+struct PoolWithIndices {
+  Tensor values;
+  Tensor indices;
+};
+
+Tensor max_pool1d(const Tensor& input, const MaxPool1dOptions& options);
+Tensor max_pool2d(const Tensor& input, const MaxPool2dOptions& options);
+Tensor max_pool3d(const Tensor& input, const MaxPool3dOptions& options);
+PoolWithIndices max_pool1d_with_indices(const Tensor& input, const MaxPool1dOptions& options);
+PoolWithIndices max_pool2d_with_indices(const Tensor& input, const MaxPool2dOptions& options);
+PoolWithIndices max_pool3d_with_indices(const Tensor& input, const MaxPool3dOptions& options);
+
+Tensor avg_pool1d(const Tensor& input, const AvgPool1dOptions& options);
+Tensor avg_pool2d(const Tensor& input, const AvgPool2dOptions& options);
+Tensor avg_pool3d(const Tensor& input, const AvgPool3dOptions& options);
+
+/// Output size given per spatial dim; window i covers [floor(i*in/out), ceil((i+1)*in/out)),
+/// so an output larger than the input repeats elements.
+Tensor adaptive_avg_pool1d(const Tensor& input, const Spatial& output_size);
+Tensor adaptive_avg_pool2d(const Tensor& input, const Spatial& output_size);
+Tensor adaptive_avg_pool3d(const Tensor& input, const Spatial& output_size);
+Tensor adaptive_max_pool2d(const Tensor& input, const Spatial& output_size);
+PoolWithIndices adaptive_max_pool2d_with_indices(const Tensor& input, const Spatial& output_size);
+
+/// Mean over every spatial dim: [N, C, *spatial] -> [N, C].
+Tensor global_avg_pool(const Tensor& input);
+
+}  // namespace xgrad
