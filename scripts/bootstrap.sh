@@ -19,6 +19,8 @@ PACKAGES=(
   libxtensor-dev xtl-dev libxsimd-dev       # tensors and SIMD
   libspdlog-dev libfmt-dev                  # logging and formatting
   nlohmann-json3-dev zlib1g-dev             # safetensors headers, .gz data files
+  libstb-dev                                # PNG in and out
+  python3-skimage                           # its data folder has the photo examples/filters uses
   catch2                                    # tests
 )
 

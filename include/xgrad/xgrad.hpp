@@ -6,6 +6,7 @@
 #include "xgrad/dtype.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/gradcheck.hpp"
+#include "xgrad/image.hpp"
 #include "xgrad/log.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/parallel.hpp"
