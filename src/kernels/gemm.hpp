@@ -14,10 +14,26 @@
 // row is the same, as in a broadcast view). C's rows must not overlap (ldc >= N).
 // When beta == 0, C is not read (it may be uninitialised); when alpha == 0 or
 // K == 0, A and B are not read.
+//
+// gemm<float> is the fast path: packed, cache-blocked, threaded over blocks of C,
+// with an xsimd micro-kernel per instruction set chosen at run time (AVX-512,
+// AVX2+FMA or SSE2; see gemm.cpp and gemm_simd.cpp). gemm<double> (gradient
+// checks) is a portable blocked loop.
 
 #include <cstdint>
 
 namespace xgrad::kernels {
+
+/// The instruction sets gemm<float> can run with, lowest first.
+enum class SimdLevel { sse2, avx2, avx512 };
+
+/// Caps the instruction set gemm<float> uses (tests run every path this way) and
+/// returns the previous cap. The cap starts as XGRAD_SIMD=avx512|avx2|sse2 when
+/// that is set, else avx512; it never enables a set the CPU lacks.
+SimdLevel set_simd_cap(SimdLevel cap);
+
+/// The instruction set gemm<float> runs with: the best the CPU has, at most the cap.
+SimdLevel gemm_simd_level();
 
 /// The blocked kernel used by the ops. Instantiated for float and double.
 template <class T>

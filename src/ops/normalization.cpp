@@ -1,1 +1,245 @@
-// placeholder (being written)
+// batch_norm, dropout and local_response_norm. Batch norm and local response
+// norm run the kernels of kernels/norm.hpp forward and backward; dropout saves
+// its scaled mask and multiplies the gradient by it.
+
+#include "xgrad/ops/normalization.hpp"
+
+#include <cmath>
+#include <mutex>
+
+#include "autograd/record.hpp"
+#include "kernels/norm.hpp"
+#include "ops/elementwise.hpp"
+
+namespace xgrad {
+
+using detail::BackwardArgs;
+using detail::fail;
+using detail::SavedTensor;
+using detail::str;
+
+namespace {
+
+// t's values in a contiguous tensor (t itself when it already is one); not recorded.
+Tensor contiguous_values(const Tensor& t) {
+  if (!t.defined() || t.is_contiguous()) return t;
+  return detail::copy_as(t, t.dtype());
+}
+
+// The data of an optional tensor (null when undefined).
+template <class T>
+T* data_or_null(const Tensor& t) {
+  return t.defined() ? detail::element_ptr<T>(t) : nullptr;
+}
+
+// An input [N, C, *spatial] seen as contiguous [N, C, S].
+kernels::NormLayout norm_layout(const Tensor& input) {
+  std::int64_t spatial = 1;
+  for (std::size_t d = 2; d < input.shape().size(); ++d) spatial *= input.shape()[d];
+  return {input.shape()[0], input.shape()[1], spatial};
+}
+
+void check_norm_input(const char* op, const Tensor& input) {
+  detail::check_defined(op, input);
+  detail::check_floating(op, input);
+  if (input.dim() < 2)
+    fail<ShapeError>("{}: expected an input [N, C] or [N, C, *spatial], got {}", op, str(input.shape()));
+}
+
+// ---- batch norm -------------------------------------------------------------------
+
+struct NamedTensor {
+  const char* name;
+  const Tensor& tensor;
+};
+
+void check_batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                      const Tensor& bias, const BatchNormOptions& options) {
+  check_norm_input("batch_norm", input);
+  const std::int64_t channels = input.shape()[1];
+  for (const NamedTensor& t : {NamedTensor{"running_mean", running_mean}, NamedTensor{"running_var", running_var},
+                               NamedTensor{"weight", weight}, NamedTensor{"bias", bias}}) {
+    if (!t.tensor.defined()) continue;
+    if (t.tensor.shape() != Shape{channels})
+      fail<ShapeError>("batch_norm: {} has shape {} but the input {} has {} channels (expected [{}])", t.name,
+                       str(t.tensor.shape()), str(input.shape()), channels, channels);
+    if (t.tensor.dtype() != input.dtype())
+      fail<DTypeError>("batch_norm: {} has dtype {} but the input has dtype {}; convert one with .to()", t.name,
+                       dtype_name(t.tensor.dtype()), dtype_name(input.dtype()));
+  }
+  for (const NamedTensor& t : {NamedTensor{"running_mean", running_mean}, NamedTensor{"running_var", running_var}})
+    if (t.tensor.defined() && t.tensor.requires_grad())
+      fail<ValueError>(
+          "batch_norm: {} requires grad, but running statistics are buffers updated in place; "
+          "pass one that does not (e.g. detach() it)",
+          t.name);
+  if (running_mean.defined() != running_var.defined())
+    fail<ValueError>("batch_norm: running_mean and running_var go together, but only {} was given",
+                     running_mean.defined() ? "running_mean" : "running_var");
+  if (!options.training && !running_mean.defined())
+    fail<ValueError>(
+        "batch_norm: evaluation (training = false) normalises with the running statistics, but "
+        "running_mean and running_var were not given (input {})",
+        str(input.shape()));
+  if (options.training && norm_layout(input).per_channel() < 2)
+    fail<ValueError>("batch_norm: expected more than 1 value per channel when training, got input {}",
+                     str(input.shape()));
+}
+
+// running = (1 - momentum) * running + momentum * batch, with the unbiased batch
+// variance (n / (n - 1) times the biased one) for running_var. In place, so the
+// buffers' versions move on and any graph that saved them notices.
+void update_running_stats(Tensor running_mean, Tensor running_var, const Tensor& batch_mean, const Tensor& batch_var,
+                          std::int64_t n, double momentum) {
+  running_mean.mul_(1.0 - momentum).add_(batch_mean, momentum);
+  running_var.mul_(1.0 - momentum).add_(batch_var, momentum * static_cast<double>(n) / static_cast<double>(n - 1));
+}
+
+// The statistics an output was normalised with, kept for backward.
+struct NormStatistics {
+  Tensor mean, invstd;
+};
+
+// Training: out = batch-normalised x; also writes the biased batch variance to `var`.
+NormStatistics normalise_with_batch(const kernels::NormLayout& layout, const Tensor& x, const Tensor& gamma,
+                                    const Tensor& beta, double eps, const Tensor& out, const Tensor& var) {
+  NormStatistics stats{detail::make_tensor({layout.channels}, x.dtype()),
+                       detail::make_tensor({layout.channels}, x.dtype())};
+  detail::visit_floating(x.dtype(), "batch_norm", [&]<class T>() {
+    kernels::batch_norm_train_forward<T>(layout, detail::element_ptr<T>(x), data_or_null<T>(gamma),
+                                         data_or_null<T>(beta), eps, detail::element_ptr<T>(out),
+                                         detail::element_ptr<T>(stats.mean), detail::element_ptr<T>(var),
+                                         detail::element_ptr<T>(stats.invstd));
+  });
+  return stats;
+}
+
+// Evaluation: out = x normalised with the running statistics. They are copied,
+// so that later updates of the buffers do not reach this graph.
+NormStatistics normalise_with_running(const kernels::NormLayout& layout, const Tensor& x, const Tensor& running_mean,
+                                      const Tensor& running_var, const Tensor& gamma, const Tensor& beta, double eps,
+                                      const Tensor& out) {
+  NormStatistics stats{
+      detail::copy_as(running_mean, x.dtype()),
+      detail::unary_map("batch_norm", running_var, [eps](auto v) { return 1.0 / std::sqrt(v + eps); })};
+  detail::visit_floating(x.dtype(), "batch_norm", [&]<class T>() {
+    kernels::batch_norm_eval_forward<T>(layout, detail::element_ptr<T>(x), detail::element_ptr<T>(stats.mean),
+                                        detail::element_ptr<T>(stats.invstd), data_or_null<T>(gamma),
+                                        data_or_null<T>(beta), detail::element_ptr<T>(out));
+  });
+  return stats;
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, const BatchNormOptions& options) {
+  check_batch_norm(input, running_mean, running_var, weight, bias, options);
+  const kernels::NormLayout layout = norm_layout(input);
+  const Tensor x = contiguous_values(input);
+  const Tensor gamma = contiguous_values(weight);
+  const Tensor beta = contiguous_values(bias);
+  Tensor out = detail::make_tensor(input.shape(), input.dtype());
+  NormStatistics stats;
+  if (options.training) {
+    const Tensor var = detail::make_tensor({layout.channels}, input.dtype());
+    stats = normalise_with_batch(layout, x, gamma, beta, options.eps, out, var);
+    if (running_mean.defined())
+      update_running_stats(running_mean, running_var, stats.mean, var, layout.per_channel(), options.momentum);
+  } else {
+    stats = normalise_with_running(layout, x, running_mean, running_var, gamma, beta, options.eps, out);
+  }
+  if (!detail::any_requires_grad({input, weight, bias})) return out;
+  return detail::record(
+      "BatchNormBackward", {input, weight, bias}, out,
+      [sx = SavedTensor(input), sw = SavedTensor(weight), stats, layout,
+       training = options.training](const BackwardArgs& args) {
+        // grad [N, C, *] -> input [N, C, *], weight [C], bias [C]
+        const Tensor saved_input = contiguous_values(sx.unpack("BatchNormBackward"));
+        const Tensor saved_weight = contiguous_values(sw.unpack("BatchNormBackward"));
+        const Tensor dy = contiguous_values(args.grad());
+        const DType type = saved_input.dtype();
+        const Tensor dx = args.needs_grad(0) ? detail::make_tensor(saved_input.shape(), type) : Tensor();
+        const Tensor dgamma = args.needs_grad(1) ? detail::make_tensor({layout.channels}, type) : Tensor();
+        const Tensor dbeta = args.needs_grad(2) ? detail::make_tensor({layout.channels}, type) : Tensor();
+        detail::visit_floating(type, "BatchNormBackward", [&]<class T>() {
+          kernels::batch_norm_backward<T>(layout, training, detail::element_ptr<T>(dy),
+                                          detail::element_ptr<T>(saved_input), detail::element_ptr<T>(stats.mean),
+                                          detail::element_ptr<T>(stats.invstd), data_or_null<T>(saved_weight),
+                                          data_or_null<T>(dx), data_or_null<T>(dbeta), data_or_null<T>(dgamma));
+        });
+        return std::vector<Tensor>{dx, dgamma, dbeta};
+      });
+}
+
+// ---- dropout ----------------------------------------------------------------------
+
+namespace {
+
+// 0 with probability p, else 1 / (1 - p), drawn in row-major order under the
+// generator's lock (so a seed fixes the mask).
+Tensor dropout_mask(const Shape& shape, DType dtype, double p, Generator& generator) {
+  Tensor mask = detail::make_tensor(shape, dtype);
+  detail::visit_floating(dtype, "dropout", [&]<class T>() {
+    const T scale = p < 1.0 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
+    T* m = detail::element_ptr<T>(mask);
+    const std::int64_t n = mask.numel();
+    std::lock_guard lock(generator.mutex());
+    for (std::int64_t i = 0; i < n; ++i) m[i] = generator.uniform() < p ? T(0) : scale;
+  });
+  return mask;
+}
+
+}  // namespace
+
+Tensor dropout(const Tensor& input, const DropoutOptions& options, Generator* generator) {
+  detail::check_defined("dropout", input);
+  detail::check_floating("dropout", input);
+  if (!(options.p >= 0.0 && options.p <= 1.0)) fail<ValueError>("dropout: p must be in [0, 1], got {}", options.p);
+  if (!options.training || options.p == 0.0) return input;
+  const Tensor mask =
+      dropout_mask(input.shape(), input.dtype(), options.p, generator ? *generator : default_generator());
+  auto times = [](auto a, auto b) { return a * b; };
+  Tensor out = detail::binary_map("dropout", input, mask, times);
+  if (!detail::any_requires_grad({input})) return out;
+  // The mask is a private tensor (not the output), so it is kept as it is.
+  return detail::record("DropoutBackward", {input}, out, [mask, times](const BackwardArgs& args) {
+    return std::vector<Tensor>{detail::binary_map("DropoutBackward", args.grad(), mask, times)};
+  });
+}
+
+// ---- local response norm ------------------------------------------------------------
+
+Tensor local_response_norm(const Tensor& input, const LocalResponseNormOptions& options) {
+  check_norm_input("local_response_norm", input);
+  if (options.size < 1) fail<ValueError>("local_response_norm: size must be at least 1, got {}", options.size);
+  const kernels::NormLayout layout = norm_layout(input);
+  const kernels::LrnWindow window{options.size, options.alpha, options.beta, options.k};
+  const DType dtype = input.dtype();
+  const Tensor x = contiguous_values(input);
+  Tensor out = detail::make_tensor(input.shape(), dtype);
+  // denom^-beta and denom^(-beta - 1), for backward.
+  const Tensor inv = detail::make_tensor(input.shape(), dtype);
+  const Tensor inv_over_denom = detail::make_tensor(input.shape(), dtype);
+  detail::visit_floating(dtype, "local_response_norm", [&]<class T>() {
+    kernels::local_response_norm_forward<T>(layout, window, detail::element_ptr<T>(x), detail::element_ptr<T>(out),
+                                            detail::element_ptr<T>(inv), detail::element_ptr<T>(inv_over_denom));
+  });
+  if (!detail::any_requires_grad({input})) return out;
+  return detail::record("LocalResponseNormBackward", {input}, out,
+                        [sx = SavedTensor(input), inv, inv_over_denom, layout, window](const BackwardArgs& args) {
+                          // grad [N, C, *] -> input [N, C, *]
+                          const Tensor saved_input = contiguous_values(sx.unpack("LocalResponseNormBackward"));
+                          const Tensor dy = contiguous_values(args.grad());
+                          Tensor dx = detail::make_tensor(saved_input.shape(), saved_input.dtype());
+                          detail::visit_floating(saved_input.dtype(), "LocalResponseNormBackward", [&]<class T>() {
+                            kernels::local_response_norm_backward<T>(
+                                layout, window, detail::element_ptr<T>(dy), detail::element_ptr<T>(saved_input),
+                                detail::element_ptr<T>(inv), detail::element_ptr<T>(inv_over_denom),
+                                detail::element_ptr<T>(dx));
+                          });
+                          return std::vector<Tensor>{dx};
+                        });
+}
+
+}  // namespace xgrad

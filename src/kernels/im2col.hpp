@@ -1,0 +1,80 @@
+#pragma once
+// Kernel layer: convolution through the GEMM (im2col / col2im). No Tensor, no
+// autograd.
+//
+// Every pass is stated for the ordinary convolution y = x ⋆ w (cross-correlation):
+//   x [batch, x_channels, *in], w [y_channels, x_channels / groups, *kernel],
+//   y [batch, y_channels, *out],
+//   y[n, o, p] = sum over c in o's group and taps k of w[o, c, k] * x[n, c, p * stride - pad + k * dilation]
+// with x read as zero outside its bounds. A transposed convolution is this
+// convolution run backwards (its forward is conv_backward_data, its input
+// gradient conv_forward), so the caller describes it by the same geometry.
+//
+// 1-, 2- and 3-D convolutions share one code path: spatial dims are (D, H, W)
+// and a lower-dimensional convolution fills the leading ones with size 1
+// (in = out = kernel = stride = dilation = 1, pad 0).
+//
+// Per group, x's patches are copied into a column matrix
+// [x_channels / groups * prod(kernel), out positions] (rows ordered (c, kd, kh, kw)
+// like w's rows, columns (od, oh, ow)), so that y_g = w_g · columns. A large
+// image is taken in tiles of whole output lines (od, oh) to keep the buffer in
+// cache; small images are batched, several per matrix side by side, so that
+// each GEMM is wide enough to pay for packing w. A 1x1 convolution with stride
+// 1 and no padding reads x in place.
+
+#include <cstdint>
+
+namespace xgrad::kernels {
+
+struct ConvGeometry {
+  std::int64_t batch = 1;
+  std::int64_t groups = 1;
+  std::int64_t x_channels = 1;  ///< all groups
+  std::int64_t y_channels = 1;
+  std::int64_t in[3] = {1, 1, 1};  ///< x's spatial sizes (D, H, W)
+  std::int64_t out[3] = {1, 1, 1};
+  std::int64_t kernel[3] = {1, 1, 1};
+  std::int64_t stride[3] = {1, 1, 1};
+  std::int64_t pad[3] = {0, 0, 0};  ///< before each dim; padding at the end only shapes `out`
+  std::int64_t dilation[3] = {1, 1, 1};
+};
+
+/// The columns of x_group (x_channels / groups planes of one image) for output
+/// lines [line_begin, line_end): (line_end - line_begin) * out[2] columns, row r
+/// starting at columns + r * ld.
+template <class T>
+void im2col(const ConvGeometry& g, const T* x_group, std::int64_t line_begin, std::int64_t line_end, T* columns,
+            std::int64_t ld);
+
+/// The adjoint of im2col: adds every column entry into the x position it was
+/// read from (entries read from the padding are dropped).
+template <class T>
+void col2im(const ConvGeometry& g, const T* columns, std::int64_t ld, std::int64_t line_begin, std::int64_t line_end,
+            T* x_group);
+
+/// Element-by-element twins of im2col and col2im, for checking them in tests.
+template <class T>
+void im2col_reference(const ConvGeometry& g, const T* x_group, std::int64_t line_begin, std::int64_t line_end,
+                      T* columns, std::int64_t ld);
+template <class T>
+void col2im_reference(const ConvGeometry& g, const T* columns, std::int64_t ld, std::int64_t line_begin,
+                      std::int64_t line_end, T* x_group);
+
+// The three passes, threaded over tiles (the data pass over the tiles of
+// distinct images). All buffers are contiguous; bias may be null. Outputs are
+// overwritten, not accumulated.
+
+/// y = x ⋆ w + bias (bias [y_channels]).
+template <class T>
+void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y);
+
+/// dx = the gradient of conv_forward with respect to x for the output gradient
+/// dy, plus bias [x_channels] (the forward of a transposed convolution).
+template <class T>
+void conv_backward_data(const ConvGeometry& g, const T* dy, const T* w, const T* bias, T* dx);
+
+/// dw = the gradient of conv_forward with respect to w, summed over the batch.
+template <class T>
+void conv_backward_weight(const ConvGeometry& g, const T* dy, const T* x, T* dw);
+
+}  // namespace xgrad::kernels
