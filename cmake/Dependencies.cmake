@@ -6,6 +6,8 @@ find_package(xtensor 0.24 REQUIRED)
 find_package(fmt 9 REQUIRED)
 find_package(spdlog 1.10 REQUIRED)
 find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)                 # gzip-compressed IDX data files
+find_package(nlohmann_json 3.11 REQUIRED)   # safetensors headers
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(STB REQUIRED IMPORTED_TARGET stb)  # libstb-dev: the .so holds the implementations
 if(XGRAD_BUILD_TESTS)

@@ -46,6 +46,8 @@ Tensor Module::forward(const Tensor&) {
   fail<Error>("{}: this module has no forward(); call its submodules instead", type_name_);
 }
 
+std::int64_t Module::macs(const Tensor&, const Tensor&) const { return 0; }
+
 Tensor Module::operator()(const Tensor& input) {
   Tensor output = forward(input);
   for (auto& [id, hook] : hooks_) hook(*this, input, output);

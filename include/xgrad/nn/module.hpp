@@ -55,6 +55,10 @@ class Module : public std::enable_shared_from_this<Module> {
   Tensor operator()(const Tensor& input);
 
   const std::string& type_name() const { return type_name_; }
+  /// The layer's settings for printing, e.g. "3, 64, kernel=[7, 7], stride=[2, 2]".
+  virtual std::string extra_repr() const { return ""; }
+  /// Multiply-accumulates of one forward from `input` to `output` (for summaries).
+  virtual std::int64_t macs(const Tensor& input, const Tensor& output) const;
 
   // ---- traversal ----------------------------------------------------------------
   std::vector<Tensor> parameters(bool recurse = true) const;
