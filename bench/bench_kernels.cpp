@@ -50,15 +50,6 @@ void measure_peaks(Report& report, int threads, int reps) {
     measure_fma_peak<xsimd::fma3<xsimd::avx2>>(report, "fp32 FMA peak avx2", threads, reps);
 }
 
-const char* simd_name(xgrad::kernels::SimdLevel level) {
-  switch (level) {
-    case xgrad::kernels::SimdLevel::avx512: return "AVX-512";
-    case xgrad::kernels::SimdLevel::avx2: return "AVX2+FMA";
-    case xgrad::kernels::SimdLevel::sse2: break;
-  }
-  return "SSE2";
-}
-
 struct GemmShape {
   const char* name;
   std::int64_t M, N, K;
@@ -113,7 +104,7 @@ int main(int argc, char** argv) {
       measure_peaks(report, threads, options.reps);
     }
     for (const GemmShape& shape : kGemmShapes) measure_gemm(report, shape, options.threads, options.reps);
-    std::printf("kernels::gemm<float> runs with %s\n\n", simd_name(xgrad::kernels::gemm_simd_level()));
+    std::printf("kernels::gemm<float> runs with %s\n\n", xgrad::kernels::simd_name(xgrad::kernels::simd_level()));
     report.print_markdown();
     if (!options.json.empty()) report.write_json(options.json);
   } catch (const std::exception& e) {

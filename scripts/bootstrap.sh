@@ -21,6 +21,7 @@ PACKAGES=(
   nlohmann-json3-dev zlib1g-dev             # safetensors headers, .gz data files
   libstb-dev                                # PNG in and out
   python3-skimage                           # its data folder has the photo examples/filters uses
+  dataset-fashion-mnist                     # the training examples' data
   catch2                                    # tests
 )
 

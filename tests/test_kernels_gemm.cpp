@@ -14,6 +14,7 @@
 #include "kernels/gemm.hpp"
 #include "kernels/gemm_simd.hpp"
 #include "support.hpp"
+#include "util/parallel.hpp"
 
 using namespace xgrad;
 using kernels::SimdLevel;
@@ -113,7 +114,7 @@ void require_matches_reference(const Product& p, std::mt19937& rng) {
   INFO("trans_a " << p.trans_a << ", trans_b " << p.trans_b << ", M " << p.M << ", N " << p.N << ", K " << p.K
                   << ", alpha " << p.alpha << ", beta " << p.beta << ", pad " << p.pad << ", broadcast "
                   << p.broadcast << ", threads " << get_num_threads() << ", simd "
-                  << name(kernels::gemm_simd_level()));
+                  << name(kernels::simd_level()));
   REQUIRE(scaled_error<T>(p, rng) <= 1.0);
 }
 
@@ -175,7 +176,7 @@ TEST_CASE("gemm<float> matches the reference on every instruction set", "[kernel
   for (SimdLevel level : kAllLevels) {
     kernels::set_simd_cap(level);
     INFO("simd cap " << name(level));
-    CHECK(kernels::gemm_simd_level() <= level);
+    CHECK(kernels::simd_level() <= level);
     set_num_threads(1);
     sweep_tile_edges<float>(tiling_of(level), rng);
     for (int threads : {1, 2}) {
@@ -193,6 +194,22 @@ TEST_CASE("gemm<double> matches the reference", "[kernels][gemm]") {
     set_num_threads(threads);
     sweep_blocks<double>(rng);
   }
+}
+
+TEST_CASE("gemm called inside a parallel_for runs on its caller's thread and matches", "[kernels][gemm]") {
+  RestoreSettings restore;
+  set_num_threads(2);
+  // Big enough to be threaded on its own, with few columns (C split by rows).
+  const Product products[] = {{false, false, 200, 40, 600, 1, 0.5}, {true, true, 90, 300, 200, -1, 0}};
+  std::vector<double> errors(2);
+  detail::parallel_for(0, 2, 1, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t i = lo; i < hi; ++i) {
+      std::mt19937 rng(static_cast<unsigned>(10 + i));
+      errors[static_cast<std::size_t>(i)] = scaled_error<float>(products[i], rng);
+    }
+  });
+  CHECK(errors[0] <= 1.0);
+  CHECK(errors[1] <= 1.0);
 }
 
 TEST_CASE("gemm reads neither A nor B when alpha or K is zero", "[kernels][gemm]") {
@@ -215,11 +232,11 @@ TEST_CASE("gemm with an empty C touches nothing", "[kernels][gemm]") {
 TEST_CASE("the instruction-set cap never selects a set the CPU lacks", "[kernels][gemm]") {
   RestoreSettings restore;
   kernels::set_simd_cap(SimdLevel::avx512);
-  const SimdLevel best = kernels::gemm_simd_level();
+  const SimdLevel best = kernels::simd_level();
   SimdLevel previous = SimdLevel::avx512;
   for (SimdLevel cap : kAllLevels) {
     CHECK(kernels::set_simd_cap(cap) == previous);
-    CHECK(kernels::gemm_simd_level() == std::min(best, cap));
+    CHECK(kernels::simd_level() == std::min(best, cap));
     previous = cap;
   }
 }

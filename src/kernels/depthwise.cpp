@@ -119,11 +119,10 @@ bool is_depthwise(const ConvGeometry& g) { return g.groups == g.x_channels && g.
 
 template <class T>
 void depthwise_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y) {
-  static auto simd = xsimd::dispatch<simd_archs>(DepthwiseForwardSimd{});
   detail::parallel_for(0, g.batch * g.x_channels, grain(volume(g.out) * volume(g.kernel)),
                        [&](std::int64_t begin, std::int64_t end) {
                          if (g.stride[2] == 1) {
-                           simd(g, x, w, bias, begin, end, y);
+                           simd_call(DepthwiseForwardSimd{}, g, x, w, bias, begin, end, y);
                          } else {
                            forward_planes(g, x, w, bias, begin, end, y);
                          }
@@ -132,7 +131,6 @@ void depthwise_forward(const ConvGeometry& g, const T* x, const T* w, const T* b
 
 template <class T>
 void depthwise_backward_data(const ConvGeometry& g, const T* dy, const T* w, const T* bias, T* dx) {
-  static auto simd = xsimd::dispatch<simd_archs>(DepthwiseForwardSimd{});
   const std::int64_t planes = g.batch * g.x_channels, work = volume(g.out) * volume(g.kernel);
   if (volume(g.stride) != 1) {
     detail::parallel_for(0, planes, grain(work), [&](std::int64_t begin, std::int64_t end) {
@@ -143,17 +141,16 @@ void depthwise_backward_data(const ConvGeometry& g, const T* dy, const T* w, con
   const ConvGeometry as_forward = data_pass_as_forward(g);
   const std::unique_ptr<T[]> flipped = flipped_kernels(g, w);
   detail::parallel_for(0, planes, grain(work), [&](std::int64_t begin, std::int64_t end) {
-    simd(as_forward, dy, flipped.get(), bias, begin, end, dx);
+    simd_call(DepthwiseForwardSimd{}, as_forward, dy, flipped.get(), bias, begin, end, dx);
   });
 }
 
 template <class T>
 void depthwise_backward_weight(const ConvGeometry& g, const T* dy, const T* x, T* dw) {
-  static auto simd = xsimd::dispatch<simd_archs>(DepthwiseBackwardWeightSimd{});
   detail::parallel_for(0, g.x_channels, grain(g.batch * volume(g.out) * volume(g.kernel)),
                        [&](std::int64_t begin, std::int64_t end) {
                          if (g.stride[2] == 1) {
-                           simd(g, dy, x, begin, end, dw);
+                           simd_call(DepthwiseBackwardWeightSimd{}, g, dy, x, begin, end, dw);
                          } else {
                            backward_weight_channels(g, dy, x, begin, end, dw);
                          }

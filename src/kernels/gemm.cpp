@@ -10,7 +10,8 @@
 // runs over it, keeping one A panel (kc x tile_rows) in L1 while the B panels
 // stream past, and a tile_rows x tile_cols tile of C in registers. The first k
 // block applies beta (not reading C when it is 0), the later ones add. C is split
-// into row blocks too when it has too few columns to share out.
+// into row blocks too when it has too few columns to share out, except when the
+// product runs inside another parallel_for (then it runs on its caller's thread).
 //
 // double (gradient checks): a portable blocked loop. op(B) is walked in panels
 // of kBlockK x kBlockN that stay in cache while every row of C takes its update
@@ -21,17 +22,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <memory>
 #include <new>
-#include <optional>
-#include <string_view>
 #include <type_traits>
 #include <vector>
 
 #include "kernels/gemm_simd.hpp"
 #include "kernels/simd.hpp"
-#include "util/log.hpp"
 #include "util/parallel.hpp"
 #include "xgrad/parallel.hpp"
 
@@ -51,39 +48,6 @@ void scale_c(std::int64_t M, std::int64_t N, T beta, T* C, std::int64_t ldc) {
       for (std::int64_t j = 0; j < N; ++j) c[j] *= beta;
     }
   }
-}
-
-// ---- instruction set choice ------------------------------------------------
-
-// The AVX-512 copy of the kernels is built with F, CD, DQ, BW and VL.
-SimdLevel cpu_simd_level() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl"))
-    return SimdLevel::avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::avx2;
-  return SimdLevel::sse2;
-}
-
-std::optional<SimdLevel> parse_simd_level(std::string_view name) {
-  if (name == "avx512") return SimdLevel::avx512;
-  if (name == "avx2") return SimdLevel::avx2;
-  if (name == "sse2") return SimdLevel::sse2;
-  return std::nullopt;
-}
-
-SimdLevel cap_from_environment() {
-  const char* env = std::getenv("XGRAD_SIMD");
-  if (env == nullptr) return SimdLevel::avx512;
-  if (const auto level = parse_simd_level(env)) return *level;
-  detail::logger().warn("XGRAD_SIMD={} is not one of avx512, avx2, sse2; ignored", env);
-  return SimdLevel::avx512;
-}
-
-std::atomic<SimdLevel>& simd_cap() {
-  static std::atomic<SimdLevel> cap{cap_from_environment()};
-  return cap;
 }
 
 // ---- float: packed, blocked, threaded -------------------------------------
@@ -130,34 +94,39 @@ StridedMatrix offset(StridedMatrix m, std::int64_t row, std::int64_t col) {
   return {m.data + row * m.row_stride + col * m.col_stride, m.row_stride, m.col_stride};
 }
 
-// How a product is cut up. The unit of work is one column panel (tile_cols
-// columns) of one row block (mc rows) of C; units are numbered row block by row
-// block, so a run of consecutive units is mostly one wide strip of C.
+// How a product is cut up along k and N.
 struct Plan {
   std::int64_t kc;            // depth of a k block (the last may be shorter)
-  std::int64_t mc;            // rows of a row block
-  std::int64_t row_blocks;    // ceil(M / mc)
   std::int64_t col_panels;    // ceil(N / tile_cols)
   std::int64_t block_panels;  // panels packed together: a kc x nc block of B that stays in L2
-  std::int64_t threads;
-
-  std::int64_t units() const { return row_blocks * col_panels; }
+  std::int64_t threads;       // 1 for small products
 };
 
 Plan plan_product(const SgemmKernel& kernel, std::int64_t M, std::int64_t N, std::int64_t K) {
   Plan p{};
   p.kc = ceil_div(K, ceil_div(K, kernel.depth));  // even k blocks, none of them tiny
-  p.threads = M * N * K < kParallelWork ? 1 : get_num_threads();
   p.col_panels = ceil_div(N, kernel.tile_cols);
   p.block_panels = std::max<std::int64_t>(1, kBlockBBytes / (p.kc * kernel.tile_cols * std::int64_t{sizeof(float)}));
-  // Rows are split only when the columns are too few to share out evenly: each
-  // row block packs op(B) again, which is cheap exactly when N is small.
-  const std::int64_t row_blocks =
-      p.threads == 1 ? 1
-                     : std::min(ceil_div(p.threads * kPanelsPerThread, p.col_panels), ceil_div(M, kernel.tile_rows));
-  p.mc = round_up(ceil_div(M, row_blocks), kernel.tile_rows);
-  p.row_blocks = ceil_div(M, p.mc);
+  p.threads = M * N * K < kParallelWork ? 1 : get_num_threads();
   return p;
+}
+
+// The work shared out: one unit is one column panel of one row block of C,
+// numbered row block by row block, so that a run of units is mostly one wide
+// strip of C. Rows are split only when the columns are too few to share out
+// among the workers: each row block packs op(B) again, which is cheap exactly
+// when N is small.
+struct Units {
+  std::int64_t mc;          // rows of a row block
+  std::int64_t col_panels;  // units per row block
+  std::int64_t count;       // row blocks * col_panels
+};
+
+Units share_out(const SgemmKernel& kernel, std::int64_t M, std::int64_t col_panels, std::int64_t workers) {
+  const std::int64_t row_blocks =
+      workers == 1 ? 1 : std::min(ceil_div(workers * kPanelsPerThread, col_panels), ceil_div(M, kernel.tile_rows));
+  const std::int64_t mc = round_up(ceil_div(M, row_blocks), kernel.tile_rows);
+  return {mc, col_panels, ceil_div(M, mc) * col_panels};
 }
 
 // Hands out runs of units, shorter as fewer remain (guided scheduling): long
@@ -193,10 +162,16 @@ class PackedProduct {
   void run() {
     packed_a_ = packed_a_buffer.reserve(rows_padded_ * K_);
     pack_a();
-    UnitQueue queue(plan_.units(), plan_.threads);
-    detail::parallel_for(0, plan_.threads, 1, [&](std::int64_t, std::int64_t) {
+    const Units shared = share_out(kernel_, M_, plan_.col_panels, plan_.threads);
+    UnitQueue queue(shared.count, plan_.threads);
+    detail::parallel_for(0, plan_.threads, 1, [&](std::int64_t lo, std::int64_t hi) {
       float* packed_b = packed_b_buffer.reserve(plan_.kc * plan_.block_panels * kernel_.tile_cols);
-      for (std::int64_t lo, hi; queue.claim(lo, hi);) compute_units(lo, hi, packed_b);
+      if (hi - lo == 1) {
+        for (std::int64_t first, last; queue.claim(first, last);) compute_units(shared, first, last, packed_b);
+      } else {  // parallel_for ran inline (nested in another one): all of C here, rows not split
+        const Units alone = share_out(kernel_, M_, plan_.col_panels, 1);
+        compute_units(alone, 0, alone.count, packed_b);
+      }
     });
   }
 
@@ -215,18 +190,18 @@ class PackedProduct {
     });
   }
 
-  void compute_units(std::int64_t lo, std::int64_t hi, float* packed_b) const {
+  void compute_units(const Units& units, std::int64_t lo, std::int64_t hi, float* packed_b) const {
     while (lo < hi) {
-      const std::int64_t row_block = lo / plan_.col_panels, panel = lo % plan_.col_panels;
-      const std::int64_t panels = std::min({hi - lo, plan_.col_panels - panel, plan_.block_panels});
-      compute_block(row_block * plan_.mc, panel * kernel_.tile_cols, panels * kernel_.tile_cols, packed_b);
+      const std::int64_t row_block = lo / units.col_panels, panel = lo % units.col_panels;
+      const std::int64_t panels = std::min({hi - lo, units.col_panels - panel, plan_.block_panels});
+      compute_block(row_block * units.mc, units.mc, panel * kernel_.tile_cols, panels * kernel_.tile_cols, packed_b);
       lo += panels;
     }
   }
 
   // C[i0 : i0+mc, j0 : j0+nc] over all k blocks, packing op(B) block by block.
-  void compute_block(std::int64_t i0, std::int64_t j0, std::int64_t nc, float* packed_b) const {
-    const std::int64_t m = std::min(plan_.mc, M_ - i0), n = std::min(nc, N_ - j0);
+  void compute_block(std::int64_t i0, std::int64_t mc, std::int64_t j0, std::int64_t nc, float* packed_b) const {
+    const std::int64_t m = std::min(mc, M_ - i0), n = std::min(nc, N_ - j0);
     for (std::int64_t k0 = 0; k0 < K_; k0 += plan_.kc) {
       const std::int64_t kc = std::min(plan_.kc, K_ - k0);
       kernel_.pack_b(offset(b_, k0, j0), kc, n, packed_b);
@@ -301,13 +276,6 @@ void portable_gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, s
 
 }  // namespace
 
-SimdLevel set_simd_cap(SimdLevel cap) { return simd_cap().exchange(cap); }
-
-SimdLevel gemm_simd_level() {
-  static const SimdLevel cpu = cpu_simd_level();
-  return std::min(cpu, simd_cap().load());
-}
-
 const SgemmKernel& sgemm_kernel_for(SimdLevel level) {
   static const SgemmKernel avx512 = sgemm_kernel(xsimd::avx512f{});
   static const SgemmKernel avx2 = sgemm_kernel(xsimd::fma3<xsimd::avx2>{});
@@ -329,7 +297,7 @@ void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64
     return;
   }
   if constexpr (std::is_same_v<T, float>) {
-    PackedProduct(sgemm_kernel_for(gemm_simd_level()), operand(trans_a, A, lda), operand(trans_b, B, ldb), M, N, K,
+    PackedProduct(sgemm_kernel_for(simd_level()), operand(trans_a, A, lda), operand(trans_b, B, ldb), M, N, K,
                   alpha, beta, C, ldc)
         .run();
   } else {

@@ -24,16 +24,7 @@
 
 namespace xgrad::kernels {
 
-/// The instruction sets gemm<float> can run with, lowest first.
-enum class SimdLevel { sse2, avx2, avx512 };
-
-/// Caps the instruction set gemm<float> uses (tests run every path this way) and
-/// returns the previous cap. The cap starts as XGRAD_SIMD=avx512|avx2|sse2 when
-/// that is set, else avx512; it never enables a set the CPU lacks.
-SimdLevel set_simd_cap(SimdLevel cap);
-
-/// The instruction set gemm<float> runs with: the best the CPU has, at most the cap.
-SimdLevel gemm_simd_level();
+// The instruction set comes from kernels::simd_level() (kernels/simd.hpp).
 
 /// The blocked kernel used by the ops. Instantiated for float and double.
 template <class T>

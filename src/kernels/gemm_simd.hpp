@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "kernels/gemm.hpp"
+#include "kernels/simd.hpp"
 
 namespace xgrad::kernels {
 
@@ -40,12 +41,12 @@ struct SgemmKernel {
                    float beta, float* c, std::int64_t ldc);
 };
 
-/// The pieces for Arch (an xsimd arch from simd_archs), defined in gemm_simd.cpp.
+/// The pieces for Arch (xsimd::avx512f, fma3<avx2> or sse2), defined in gemm_simd.cpp.
 template <class Arch>
 SgemmKernel sgemm_kernel(Arch);
 
 /// The pieces for an instruction set the CPU has (gemm<float> uses
-/// sgemm_kernel_for(gemm_simd_level())).
+/// sgemm_kernel_for(simd_level())).
 const SgemmKernel& sgemm_kernel_for(SimdLevel level);
 
 }  // namespace xgrad::kernels

@@ -72,30 +72,26 @@ namespace {
 // The loops the kernels below are made of: SIMD for float, the scalar twins
 // for double (the gradient-check dtype, where speed matters less).
 double channel_sum(const float* x, ChannelRuns runs) {
-  static auto kernel = xsimd::dispatch<simd_archs>(ChannelSumKernel{});
-  return kernel(x, runs);
+  return simd_call(ChannelSumKernel{}, x, runs);
 }
 double channel_sum(const double* x, ChannelRuns runs) { return channel_sum_reference(x, runs); }
 
 double channel_squared_deviation(const float* x, ChannelRuns runs, float center) {
-  static auto kernel = xsimd::dispatch<simd_archs>(ChannelSquaredDeviationKernel{});
-  return kernel(x, runs, center);
+  return simd_call(ChannelSquaredDeviationKernel{}, x, runs, center);
 }
 double channel_squared_deviation(const double* x, ChannelRuns runs, double center) {
   return channel_squared_deviation_reference(x, runs, center);
 }
 
 void channel_affine(const float* x, ChannelRuns runs, ChannelAffine<float> affine, float* y) {
-  static auto kernel = xsimd::dispatch<simd_archs>(ChannelAffineKernel{});
-  kernel(x, runs, affine, y);
+  simd_call(ChannelAffineKernel{}, x, runs, affine, y);
 }
 void channel_affine(const double* x, ChannelRuns runs, ChannelAffine<double> affine, double* y) {
   channel_affine_reference(x, runs, affine, y);
 }
 
 ChannelGradSums channel_grad_sums(const float* dy, const float* x, ChannelRuns runs, float center) {
-  static auto kernel = xsimd::dispatch<simd_archs>(ChannelGradSumsKernel{});
-  return kernel(dy, x, runs, center);
+  return simd_call(ChannelGradSumsKernel{}, dy, x, runs, center);
 }
 ChannelGradSums channel_grad_sums(const double* dy, const double* x, ChannelRuns runs, double center) {
   return channel_grad_sums_reference(dy, x, runs, center);
@@ -103,8 +99,7 @@ ChannelGradSums channel_grad_sums(const double* dy, const double* x, ChannelRuns
 
 void channel_grad_input(const float* dy, const float* x, ChannelRuns runs, ChannelGradInput<float> coefficients,
                         float* dx) {
-  static auto kernel = xsimd::dispatch<simd_archs>(ChannelGradInputKernel{});
-  kernel(dy, x, runs, coefficients, dx);
+  simd_call(ChannelGradInputKernel{}, dy, x, runs, coefficients, dx);
 }
 void channel_grad_input(const double* dy, const double* x, ChannelRuns runs, ChannelGradInput<double> coefficients,
                         double* dx) {
@@ -112,8 +107,7 @@ void channel_grad_input(const double* dy, const double* x, ChannelRuns runs, Cha
 }
 
 void negative_power(const float* d, std::int64_t n, float beta, float* out) {
-  static auto kernel = xsimd::dispatch<simd_archs>(NegativePowerKernel{});
-  kernel(d, n, beta, out);
+  simd_call(NegativePowerKernel{}, d, n, beta, out);
 }
 void negative_power(const double* d, std::int64_t n, double beta, double* out) {
   negative_power_reference(d, n, beta, out);

@@ -120,8 +120,7 @@ void max_columns(const PoolGeometry& g, const T* plane, const std::vector<std::i
 }
 
 std::int64_t max_row_simd(const PoolRow& row, std::int64_t begin, std::int64_t end, float* out, std::int64_t* indices) {
-  static auto kernel = xsimd::dispatch<simd_archs>(MaxPoolRowKernel{});
-  return kernel(row, begin, end, out, indices);
+  return simd_call(MaxPoolRowKernel{}, row, begin, end, out, indices);
 }
 
 // ---- average -----------------------------------------------------------------
@@ -144,8 +143,7 @@ void avg_columns(const PoolGeometry& g, const T* plane, const std::vector<std::i
 }
 
 std::int64_t avg_row_simd(const PoolRow& row, std::int64_t begin, std::int64_t end, float divisor, float* out) {
-  static auto kernel = xsimd::dispatch<simd_archs>(AvgPoolRowKernel{});
-  return kernel(row, begin, end, divisor, out);
+  return simd_call(AvgPoolRowKernel{}, row, begin, end, divisor, out);
 }
 
 // grad_plane += shares[ow] over the windows of output columns [begin, end) of a row, clipped to the input.
@@ -206,8 +204,7 @@ std::int64_t adaptive_work(const AdaptiveGeometry& g) { return std::max(g.in_pla
 // ---- sums ----------------------------------------------------------------------
 
 float plane_sum(const float* x, std::int64_t n) {
-  static auto kernel = xsimd::dispatch<simd_archs>(SumKernel{});
-  return kernel(x, n);
+  return simd_call(SumKernel{}, x, n);
 }
 
 double plane_sum(const double* x, std::int64_t n) {

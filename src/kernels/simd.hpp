@@ -14,9 +14,34 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <utility>
+
 namespace xgrad::kernels {
 
-using simd_archs = xsimd::arch_list<xsimd::avx512f, xsimd::fma3<xsimd::avx2>, xsimd::sse2>;
+/// The instruction sets the *_simd.cpp copies are built for, in increasing order.
+enum class SimdLevel { sse2, avx2, avx512 };
+
+/// The level kernels use: the best the CPU supports — AVX-512 only with F, CD,
+/// DQ, BW and VL (what that copy is built with) and OS support for its state —
+/// capped by set_simd_cap, whose initial value comes from the environment
+/// variable XGRAD_SIMD=avx512|avx2|sse2 (invalid values are logged and ignored).
+SimdLevel simd_level();
+/// Caps the level (never raises it above the CPU's); returns the previous cap.
+/// For tests and benchmarks that exercise each path.
+SimdLevel set_simd_cap(SimdLevel cap);
+const char* simd_name(SimdLevel level);
+
+/// Calls f(Arch{}, args...) for the arch of simd_level(). (xsimd::dispatch is
+/// not used: it would pick AVX-512 on any CPU with AVX-512F alone.)
+template <class F, class... Args>
+decltype(auto) simd_call(F&& f, Args&&... args) {
+  switch (simd_level()) {
+    case SimdLevel::avx512: return f(xsimd::avx512f{}, std::forward<Args>(args)...);
+    case SimdLevel::avx2: return f(xsimd::fma3<xsimd::avx2>{}, std::forward<Args>(args)...);
+    case SimdLevel::sse2: break;
+  }
+  return f(xsimd::sse2{}, std::forward<Args>(args)...);
+}
 
 }  // namespace xgrad::kernels
 
