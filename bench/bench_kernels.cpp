@@ -1,4 +1,5 @@
-// Kernel benchmarks: the machine's fp32 FMA peak, then kernels::gemm<float> on
+// Kernel benchmarks: the machine's fp32 FMA peak, kernels::gemm<float> and the
+// three convolution passes on ResNet-18's layers at batch 8. GEMM on
 // square products and on the im2col products of ResNet-18's convolutions, at
 // each thread count, as GFLOP/s and % of the peak at that thread count.
 //
@@ -16,6 +17,7 @@
 #include "fma_peak_simd.hpp"
 #include "harness.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/im2col.hpp"
 #include "kernels/simd.hpp"
 #include "util/parallel.hpp"
 #include "xgrad/parallel.hpp"
@@ -93,6 +95,66 @@ void measure_gemm(Report& report, const GemmShape& shape, const std::vector<int>
   }
 }
 
+// A 2-D convolution layer of ResNet-18 at batch 8 (square input, padding keeps
+// the size at stride 1 and halves it at stride 2).
+struct ConvShape {
+  const char* name;
+  std::int64_t in_channels, out_channels, size, kernel, stride;
+};
+
+const ConvShape kConvShapes[] = {
+    {"conv 3->64 k7 s2 @224", 3, 64, 224, 7, 2},     {"conv 64->64 k3 @56", 64, 64, 56, 3, 1},
+    {"conv 128->128 k3 @28", 128, 128, 28, 3, 1},    {"conv 256->256 k3 @14", 256, 256, 14, 3, 1},
+    {"conv 512->512 k3 @7", 512, 512, 7, 3, 1},      {"conv 64->256 k1 @56", 64, 256, 56, 1, 1},
+};
+
+constexpr std::int64_t kConvBatch = 8;
+
+xgrad::kernels::ConvGeometry conv_geometry(const ConvShape& shape) {
+  xgrad::kernels::ConvGeometry g;
+  g.batch = kConvBatch;
+  g.x_channels = shape.in_channels;
+  g.y_channels = shape.out_channels;
+  const std::int64_t pad = shape.kernel / 2;
+  const std::int64_t out = (shape.size + 2 * pad - shape.kernel) / shape.stride + 1;
+  for (int d = 1; d < 3; ++d) {  // (H, W); D stays 1
+    g.in[d] = shape.size;
+    g.out[d] = out;
+    g.kernel[d] = shape.kernel;
+    g.stride[d] = shape.stride;
+    g.pad[d] = pad;
+  }
+  return g;
+}
+
+// Forward, backward-data and backward-weight of one layer: each pass does the
+// same 2 * MACs floating-point operations.
+void measure_conv(Report& report, const ConvShape& shape, const std::vector<int>& thread_counts, int reps) {
+  using xgrad::kernels::conv_backward_data;
+  using xgrad::kernels::conv_backward_weight;
+  using xgrad::kernels::conv_forward;
+  const xgrad::kernels::ConvGeometry g = conv_geometry(shape);
+  const std::int64_t positions = g.out[1] * g.out[2];
+  std::mt19937 rng(0);
+  const std::vector<float> x = random_matrix(kConvBatch * shape.in_channels, shape.size * shape.size, rng);
+  const std::vector<float> w = random_matrix(shape.out_channels, shape.in_channels * shape.kernel * shape.kernel, rng);
+  const std::vector<float> dy = random_matrix(kConvBatch * shape.out_channels, positions, rng);
+  std::vector<float> y(dy.size()), dx(x.size()), dw(w.size());
+  const double flops = 2.0 * static_cast<double>(kConvBatch * positions * shape.out_channels * shape.in_channels *
+                                                 shape.kernel * shape.kernel);
+  const std::string dims = "batch " + std::to_string(kConvBatch);
+  for (int threads : thread_counts) {
+    xgrad::set_num_threads(threads);
+    const double forward = median_seconds([&] { conv_forward<float>(g, x.data(), w.data(), nullptr, y.data()); }, reps);
+    report.add({std::string(shape.name) + " forward", dims, threads, forward, flops, kConvBatch});
+    const double data =
+        median_seconds([&] { conv_backward_data<float>(g, dy.data(), w.data(), nullptr, dx.data()); }, reps);
+    report.add({std::string(shape.name) + " backward-data", dims, threads, data, flops, kConvBatch});
+    const double weight = median_seconds([&] { conv_backward_weight<float>(g, dy.data(), x.data(), dw.data()); }, reps);
+    report.add({std::string(shape.name) + " backward-weight", dims, threads, weight, flops, kConvBatch});
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,6 +166,7 @@ int main(int argc, char** argv) {
       measure_peaks(report, threads, options.reps);
     }
     for (const GemmShape& shape : kGemmShapes) measure_gemm(report, shape, options.threads, options.reps);
+    for (const ConvShape& shape : kConvShapes) measure_conv(report, shape, options.threads, options.reps);
     std::printf("kernels::gemm<float> runs with %s\n\n", xgrad::kernels::simd_name(xgrad::kernels::simd_level()));
     report.print_markdown();
     if (!options.json.empty()) report.write_json(options.json);
