@@ -40,7 +40,9 @@ inline void require_values(const Tensor& t, const std::vector<double>& expected,
   }
 }
 
-/// Asserts that `expr` throws E whose message contains every one of `parts`.
+/// Asserts that `expr` throws E whose message contains every one of `parts`
+/// (string literals or strings that outlive the macro; not `.c_str()` of a temporary).
+/// Test names must not contain ';' (ctest's test discovery would split them).
 #define XGRAD_REQUIRE_THROWS_WITH(expr, E, ...)                             \
   do {                                                                      \
     bool thrown_ = false;                                                   \

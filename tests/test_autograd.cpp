@@ -63,7 +63,7 @@ TEST_CASE("backward(gradient) on a non-scalar and its errors", "[autograd][error
   XGRAD_REQUIRE_THROWS_WITH(ones({1}).backward(), AutogradError, "does not require grad");
 }
 
-TEST_CASE("retain_graph allows a second backward; without it the graph is freed", "[autograd]") {
+TEST_CASE("retain_graph allows a second backward, and without it the graph is freed", "[autograd]") {
   Tensor x = f64_leaf({2});
   Tensor y = (x * x).sum();
   y.backward(Tensor(), /*retain_graph=*/true);

@@ -84,7 +84,7 @@ TEST_CASE("sum and mean give hand-computed values", "[reduction][sum][mean]") {
   require_values(cube.transpose(0, 2).sum(1), values(cube.transpose(0, 2).contiguous().sum(1)));
 }
 
-TEST_CASE("sum over a zero-size dim is 0; mean over one throws", "[reduction][sum][mean][errors]") {
+TEST_CASE("sum over a zero-size dim is 0, and mean over one throws", "[reduction][sum][mean][errors]") {
   const Tensor e = zeros({0, 3}, {.dtype = f64});
   require_values(e.sum(0), {0, 0, 0});
   CHECK(e.sum(1).shape() == Shape{0});

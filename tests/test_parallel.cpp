@@ -48,7 +48,7 @@ TEST_CASE("parallel_for uses several threads for big work and one for small", "[
   CHECK(ids[0] != ids[1]);
 }
 
-TEST_CASE("nested parallel_for runs inline; exceptions reach the caller", "[parallel]") {
+TEST_CASE("nested parallel_for runs inline, and exceptions reach the caller", "[parallel]") {
   ThreadCount restore;
   set_num_threads(2);
   std::atomic<int> inner_chunks{0};

@@ -113,7 +113,7 @@ TEST_CASE("reshape copies only when a view is impossible", "[tensor][views]") {
   XGRAD_REQUIRE_THROWS_WITH(x.reshape({-1, -1}), ShapeError, "only one dim");
 }
 
-TEST_CASE("contiguous, clone and to() copy; data<T> needs contiguous", "[tensor]") {
+TEST_CASE("contiguous, clone and to() copy, and data<T> needs contiguous", "[tensor]") {
   Tensor x = arange(6, {.dtype = f64}).reshape({2, 3});
   Tensor t = x.t();
   XGRAD_REQUIRE_THROWS_WITH(t.data<double>(), ValueError, "not contiguous");
