@@ -20,7 +20,7 @@ class Generator {
   std::uint64_t next_u64() { return engine_(); }
   /// Uniform in [0, 1) with 53 random bits.
   double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
-  /// Two independent standard normal samples (Box-Muller).
+  /// Two independent standard normal samples (Marsaglia's polar method).
   void normal_pair(double& a, double& b);
 
   /// The complete state as text, for checkpoints; set_state restores it exactly.

@@ -10,6 +10,7 @@
 #include "xgrad/image.hpp"
 #include "xgrad/io.hpp"
 #include "xgrad/log.hpp"
+#include "xgrad/models.hpp"
 #include "xgrad/nn.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/optim.hpp"

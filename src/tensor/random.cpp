@@ -1,20 +1,24 @@
 #include "xgrad/random.hpp"
 
 #include <cmath>
-#include <numbers>
 #include <sstream>
 
 #include "xgrad/error.hpp"
 
 namespace xgrad {
 
+// Marsaglia's polar method: Box-Muller without sin and cos (points outside the
+// unit disc are drawn again), about twice as fast.
 void Generator::normal_pair(double& a, double& b) {
-  double u1 = uniform();
-  while (u1 <= 0.0) u1 = uniform();  // log(0) is -inf
-  const double u2 = uniform();
-  const double radius = std::sqrt(-2.0 * std::log(u1));
-  a = radius * std::cos(2.0 * std::numbers::pi * u2);
-  b = radius * std::sin(2.0 * std::numbers::pi * u2);
+  double u = 0, v = 0, s = 0;
+  do {
+    u = 2.0 * uniform() - 1.0;
+    v = 2.0 * uniform() - 1.0;
+    s = u * u + v * v;
+  } while (s >= 1.0 || s == 0.0);
+  const double scale = std::sqrt(-2.0 * std::log(s) / s);
+  a = u * scale;
+  b = v * scale;
 }
 
 std::string Generator::state() const {
