@@ -24,57 +24,9 @@ using xgrad::Tensor;
 namespace data = xgrad::data;
 using namespace training_support;
 
-namespace {
-
-struct Settings {
-  std::string data_dir = data::FashionMNIST::default_root;
-  std::int64_t epochs = 10;
-  std::int64_t batch_size = 64;
-  double lr = 0.05;
-  int threads = 0;  // 0: xgrad's default
-  std::string checkpoint = "lenet5_fashion_mnist.ckpt";
-  bool resume = false;
-  std::uint64_t seed = 0;
-};
-
-[[noreturn]] void usage(const char* program) {
-  std::cerr << "usage: " << program
-            << " [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--threads N] [--checkpoint FILE]"
-               " [--resume] [--seed N]\n";
-  std::exit(2);
-}
-
-Settings parse(int argc, char** argv) {
-  Settings s;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--resume") {
-      s.resume = true;
-      continue;
-    }
-    if (i + 1 >= argc) usage(argv[0]);
-    const std::string value = argv[++i];
-    try {
-      if (flag == "--data") s.data_dir = value;
-      else if (flag == "--epochs") s.epochs = std::stoll(value);
-      else if (flag == "--batch-size") s.batch_size = std::stoll(value);
-      else if (flag == "--lr") s.lr = std::stod(value);
-      else if (flag == "--threads") s.threads = std::stoi(value);
-      else if (flag == "--checkpoint") s.checkpoint = value;
-      else if (flag == "--seed") s.seed = std::stoull(value);
-      else usage(argv[0]);
-    } catch (const std::logic_error&) {
-      usage(argv[0]);
-    }
-  }
-  if (s.epochs < 1 || s.batch_size < 1 || s.lr <= 0) usage(argv[0]);
-  return s;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  const Settings settings = parse(argc, argv);
+  const Settings settings = parse(argc, argv, {.epochs = 10, .batch_size = 64, .lr = 0.05,
+                                               .checkpoint = "lenet5_fashion_mnist.ckpt"});
   spdlog::set_pattern("[%H:%M:%S] %v");
   try {
     if (settings.threads > 0) xgrad::set_num_threads(settings.threads);

@@ -1,5 +1,5 @@
 #pragma once
-// Shared by the training examples: a progress bar, accuracy, evaluation, and
+// Shared by the training examples: the command line, a progress bar, accuracy, evaluation, and
 // checkpoints holding model, optimiser, scheduler, epoch and random state.
 
 #include <unistd.h>
@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <iostream>
 #include <filesystem>
 #include <string>
 
@@ -17,6 +19,53 @@ namespace training_support {
 
 using xgrad::Tensor;
 namespace data = xgrad::data;
+
+/// The command line both training examples take; each starts from its own defaults.
+struct Settings {
+  std::string data_dir = data::FashionMNIST::default_root;
+  std::int64_t epochs = 10;
+  std::int64_t batch_size = 64;
+  double lr = 0.05;
+  int threads = 0;  // 0: xgrad's default
+  std::string checkpoint;
+  bool resume = false;
+  std::uint64_t seed = 0;
+};
+
+[[noreturn]] inline void usage(const char* program) {
+  std::cerr << "usage: " << program
+            << " [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--threads N] [--checkpoint FILE]"
+               " [--resume] [--seed N]\n";
+  std::exit(2);
+}
+
+/// `defaults` overridden by the command line; prints usage and exits on a bad one.
+inline Settings parse(int argc, char** argv, Settings defaults) {
+  Settings s = std::move(defaults);
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--resume") {
+      s.resume = true;
+      continue;
+    }
+    if (i + 1 >= argc) usage(argv[0]);
+    const std::string value = argv[++i];
+    try {
+      if (flag == "--data") s.data_dir = value;
+      else if (flag == "--epochs") s.epochs = std::stoll(value);
+      else if (flag == "--batch-size") s.batch_size = std::stoll(value);
+      else if (flag == "--lr") s.lr = std::stod(value);
+      else if (flag == "--threads") s.threads = std::stoi(value);
+      else if (flag == "--checkpoint") s.checkpoint = value;
+      else if (flag == "--seed") s.seed = std::stoull(value);
+      else usage(argv[0]);
+    } catch (const std::logic_error&) {
+      usage(argv[0]);
+    }
+  }
+  if (s.epochs < 1 || s.batch_size < 1 || s.lr <= 0) usage(argv[0]);
+  return s;
+}
 
 // One line, redrawn in place: epoch, bar, loss, accuracy and throughput so far.
 class ProgressBar {
