@@ -1,56 +1,53 @@
-// Kernel benchmarks: the machine's fp32 FMA peak, kernels::gemm<float> and the
-// three convolution passes on ResNet-18's layers at batch 8. GEMM on
-// square products and on the im2col products of ResNet-18's convolutions, at
-// each thread count, as GFLOP/s and % of the peak at that thread count.
+// Kernel benchmarks: the machine's fp32 FMA peak, kernels::gemm<float> on
+// square products and on the im2col products of ResNet-18's convolutions, and
+// the three convolution passes (forward, backward-data, backward-weight) on the
+// layers of ResNet-18 (ImageNet, 224x224) and of the CIFAR ResNets (32x32) at
+// batch 8 and 32; at each thread count, as GFLOP/s and % of the peak at that
+// thread count. bench/torch_suite.py measures the same rows in PyTorch.
 //
-//   bench_kernels [--threads 1,2] [--reps N] [--json out.json]
+//   bench_kernels [--threads 1,2] [--reps N] [--filter TEXT] [--list] [--json out.json]
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
-#include <numeric>
-#include <random>
 #include <string>
 #include <vector>
 
-#include "fma_peak_simd.hpp"
 #include "harness.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/im2col.hpp"
 #include "kernels/simd.hpp"
-#include "util/parallel.hpp"
+#include "peak.hpp"
 #include "xgrad/parallel.hpp"
 
 namespace {
 
 using namespace xgrad::bench;
 
-// One FMA loop per thread, all at once.
-template <class Arch>
-void measure_fma_peak(Report& report, const char* name, int threads, int reps) {
-  constexpr std::int64_t iterations = 1 << 20;
-  const auto count = static_cast<std::size_t>(threads);
-  std::vector<float> results(count);
-  std::vector<double> flops(count);
-  const double seconds = median_seconds(
-      [&] {
-        xgrad::detail::parallel_for(0, threads, 1, [&](std::int64_t lo, std::int64_t hi) {
-          for (auto t = static_cast<std::size_t>(lo); t < static_cast<std::size_t>(hi); ++t)
-            flops[t] = FmaPeakLoop{}(Arch{}, iterations, 0.999f, &results[t]);
-        });
-      },
-      reps);
-  Row row{name, "12 chains", threads, seconds, std::accumulate(flops.begin(), flops.end(), 0.0), 0};
-  report.set_peak(threads, std::max(report.peak(threads), row.flops / row.seconds * 1e-9));
-  report.add(row);
+// Uniform values in [-1, 1) from a fixed seed (a xorshift generator: filling
+// the batch-32 inputs with std::mt19937 would take longer than timing them).
+std::vector<float> random_values(std::int64_t count, std::uint64_t seed) {
+  std::vector<float> values(static_cast<std::size_t>(count));
+  std::uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (float& v : values) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    v = static_cast<float>(state >> 40) * 0x1p-23f - 1.0f;
+  }
+  return values;
 }
 
-void measure_peaks(Report& report, int threads, int reps) {
-  if (__builtin_cpu_supports("avx512f")) measure_fma_peak<xsimd::avx512f>(report, "fp32 FMA peak avx512", threads, reps);
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    measure_fma_peak<xsimd::fma3<xsimd::avx2>>(report, "fp32 FMA peak avx2", threads, reps);
+// Times fn at every thread count of the options and adds a row for each.
+template <class Fn>
+void measure(Report& report, const Options& options, const Benchmark& b, double flops, double items, Fn&& fn) {
+  for (int threads : options.threads) {
+    xgrad::set_num_threads(threads);
+    report.add(Row(b.name, b.shape, threads, median_seconds(fn, options.reps), flops, items));
+  }
 }
+
+// ---- GEMM ---------------------------------------------------------------------------------
 
 struct GemmShape {
   const char* name;
@@ -71,88 +68,118 @@ const GemmShape kGemmShapes[] = {
     {"gemm f32 resnet18 layer4", 512, 8 * 7 * 7, 512 * 9},
 };
 
-std::vector<float> random_matrix(std::int64_t rows, std::int64_t cols, std::mt19937& rng) {
-  std::uniform_real_distribution<float> dist(-1, 1);
-  std::vector<float> m(static_cast<std::size_t>(rows * cols));
-  for (float& x : m) x = dist(rng);
-  return m;
+// C [M, N] = A [M, K] B [K, N], all row-major.
+Benchmark gemm_benchmark(const GemmShape& s) {
+  Benchmark b{s.name, std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K), {}};
+  b.run = [s, b](Report& report, const Options& options) {
+    const std::vector<float> a = random_values(s.M * s.K, 1), bm = random_values(s.K * s.N, 2);
+    std::vector<float> c(static_cast<std::size_t>(s.M * s.N));
+    measure(report, options, b, 2.0 * static_cast<double>(s.M * s.N * s.K), 0, [&] {
+      xgrad::kernels::gemm<float>(false, false, s.M, s.N, s.K, 1.0f, a.data(), s.K, bm.data(), s.N, 0.0f, c.data(),
+                                  s.N);
+    });
+  };
+  return b;
 }
 
-void measure_gemm(Report& report, const GemmShape& shape, const std::vector<int>& thread_counts, int reps) {
-  std::mt19937 rng(0);
-  const std::vector<float> a = random_matrix(shape.M, shape.K, rng), b = random_matrix(shape.K, shape.N, rng);
-  std::vector<float> c(static_cast<std::size_t>(shape.M * shape.N));
-  const std::string dims = std::to_string(shape.M) + "x" + std::to_string(shape.N) + "x" + std::to_string(shape.K);
-  for (int threads : thread_counts) {
-    xgrad::set_num_threads(threads);
-    const double seconds = median_seconds(
-        [&] {
-          xgrad::kernels::gemm<float>(false, false, shape.M, shape.N, shape.K, 1.0f, a.data(), shape.K, b.data(),
-                                      shape.N, 0.0f, c.data(), shape.N);
-        },
-        reps);
-    report.add({shape.name, dims, threads, seconds, 2.0 * shape.M * shape.N * shape.K, 0});
-  }
-}
+// ---- convolution ------------------------------------------------------------------------------
 
-// A 2-D convolution layer of ResNet-18 at batch 8 (square input, padding keeps
-// the size at stride 1 and halves it at stride 2).
-struct ConvShape {
-  const char* name;
+// A 2-D convolution layer on a square input, without bias; padding kernel / 2
+// keeps the size at stride 1 and halves it at stride 2.
+struct ConvLayer {
+  const char* family;  // "r18": ResNet-18 on 224x224; "cifar": the CIFAR ResNets on 32x32
   std::int64_t in_channels, out_channels, size, kernel, stride;
+
+  std::int64_t pad() const { return kernel / 2; }
+  std::int64_t out_size() const { return (size + 2 * pad() - kernel) / stride + 1; }
 };
 
-const ConvShape kConvShapes[] = {
-    {"conv 3->64 k7 s2 @224", 3, 64, 224, 7, 2},     {"conv 64->64 k3 @56", 64, 64, 56, 3, 1},
-    {"conv 128->128 k3 @28", 128, 128, 28, 3, 1},    {"conv 256->256 k3 @14", 256, 256, 14, 3, 1},
-    {"conv 512->512 k3 @7", 512, 512, 7, 3, 1},      {"conv 64->256 k1 @56", 64, 256, 56, 1, 1},
+// Every distinct layer shape of the two networks: the stems, the 3x3 layers of
+// each stage, the stride-2 3x3 layers that open a stage and (ResNet-18 only;
+// the CIFAR ResNets' shortcuts have no parameters) the 1x1 stride-2 projections.
+const ConvLayer kConvLayers[] = {
+    {"r18", 3, 64, 224, 7, 2},     {"r18", 64, 64, 56, 3, 1},     {"r18", 64, 128, 56, 3, 2},
+    {"r18", 64, 128, 56, 1, 2},    {"r18", 128, 128, 28, 3, 1},   {"r18", 128, 256, 28, 3, 2},
+    {"r18", 128, 256, 28, 1, 2},   {"r18", 256, 256, 14, 3, 1},   {"r18", 256, 512, 14, 3, 2},
+    {"r18", 256, 512, 14, 1, 2},   {"r18", 512, 512, 7, 3, 1},    {"cifar", 3, 16, 32, 3, 1},
+    {"cifar", 16, 16, 32, 3, 1},   {"cifar", 16, 32, 32, 3, 2},   {"cifar", 32, 32, 16, 3, 1},
+    {"cifar", 32, 64, 16, 3, 2},   {"cifar", 64, 64, 8, 3, 1},
 };
 
-constexpr std::int64_t kConvBatch = 8;
+const std::int64_t kConvBatches[] = {8, 32};
 
-xgrad::kernels::ConvGeometry conv_geometry(const ConvShape& shape) {
+enum class ConvPass { forward, backward_data, backward_weight };
+const char* pass_name(ConvPass pass) {
+  switch (pass) {
+    case ConvPass::forward: return "forward";
+    case ConvPass::backward_data: return "backward-data";
+    case ConvPass::backward_weight: return "backward-weight";
+  }
+  return "";
+}
+
+// "conv r18 64->128 k3 s2 @56 forward"; torch_suite.py builds the same names.
+std::string conv_name(const ConvLayer& l, ConvPass pass) {
+  return std::string("conv ") + l.family + " " + std::to_string(l.in_channels) + "->" +
+         std::to_string(l.out_channels) + " k" + std::to_string(l.kernel) + " s" + std::to_string(l.stride) + " @" +
+         std::to_string(l.size) + " " + pass_name(pass);
+}
+
+xgrad::kernels::ConvGeometry conv_geometry(const ConvLayer& l, std::int64_t batch) {
   xgrad::kernels::ConvGeometry g;
-  g.batch = kConvBatch;
-  g.x_channels = shape.in_channels;
-  g.y_channels = shape.out_channels;
-  const std::int64_t pad = shape.kernel / 2;
-  const std::int64_t out = (shape.size + 2 * pad - shape.kernel) / shape.stride + 1;
+  g.batch = batch;
+  g.x_channels = l.in_channels;
+  g.y_channels = l.out_channels;
   for (int d = 1; d < 3; ++d) {  // (H, W); D stays 1
-    g.in[d] = shape.size;
-    g.out[d] = out;
-    g.kernel[d] = shape.kernel;
-    g.stride[d] = shape.stride;
-    g.pad[d] = pad;
+    g.in[d] = l.size;
+    g.out[d] = l.out_size();
+    g.kernel[d] = l.kernel;
+    g.stride[d] = l.stride;
+    g.pad[d] = l.pad();
   }
   return g;
 }
 
-// Forward, backward-data and backward-weight of one layer: each pass does the
-// same 2 * MACs floating-point operations.
-void measure_conv(Report& report, const ConvShape& shape, const std::vector<int>& thread_counts, int reps) {
-  using xgrad::kernels::conv_backward_data;
-  using xgrad::kernels::conv_backward_weight;
-  using xgrad::kernels::conv_forward;
-  const xgrad::kernels::ConvGeometry g = conv_geometry(shape);
-  const std::int64_t positions = g.out[1] * g.out[2];
-  std::mt19937 rng(0);
-  const std::vector<float> x = random_matrix(kConvBatch * shape.in_channels, shape.size * shape.size, rng);
-  const std::vector<float> w = random_matrix(shape.out_channels, shape.in_channels * shape.kernel * shape.kernel, rng);
-  const std::vector<float> dy = random_matrix(kConvBatch * shape.out_channels, positions, rng);
-  std::vector<float> y(dy.size()), dx(x.size()), dw(w.size());
-  const double flops = 2.0 * static_cast<double>(kConvBatch * positions * shape.out_channels * shape.in_channels *
-                                                 shape.kernel * shape.kernel);
-  const std::string dims = "batch " + std::to_string(kConvBatch);
-  for (int threads : thread_counts) {
-    xgrad::set_num_threads(threads);
-    const double forward = median_seconds([&] { conv_forward<float>(g, x.data(), w.data(), nullptr, y.data()); }, reps);
-    report.add({std::string(shape.name) + " forward", dims, threads, forward, flops, kConvBatch});
-    const double data =
-        median_seconds([&] { conv_backward_data<float>(g, dy.data(), w.data(), nullptr, dx.data()); }, reps);
-    report.add({std::string(shape.name) + " backward-data", dims, threads, data, flops, kConvBatch});
-    const double weight = median_seconds([&] { conv_backward_weight<float>(g, dy.data(), x.data(), dw.data()); }, reps);
-    report.add({std::string(shape.name) + " backward-weight", dims, threads, weight, flops, kConvBatch});
-  }
+// One pass of one layer at one batch size: each pass does the same 2 * MACs
+// floating-point operations.
+Benchmark conv_benchmark(const ConvLayer& l, std::int64_t batch, ConvPass pass) {
+  Benchmark b{conv_name(l, pass), "batch " + std::to_string(batch) + ", pad " + std::to_string(l.pad()), {}};
+  b.run = [l, batch, pass, b](Report& report, const Options& options) {
+    const xgrad::kernels::ConvGeometry g = conv_geometry(l, batch);
+    const std::int64_t x_size = batch * l.in_channels * l.size * l.size;
+    const std::int64_t y_size = batch * l.out_channels * l.out_size() * l.out_size();
+    const std::int64_t w_size = l.out_channels * l.in_channels * l.kernel * l.kernel;
+    const double flops = 2.0 * static_cast<double>(y_size * l.in_channels * l.kernel * l.kernel);
+    const std::vector<float> w = random_values(w_size, 2);
+    const auto items = static_cast<double>(batch);
+    if (pass == ConvPass::forward) {
+      const std::vector<float> x = random_values(x_size, 1);
+      std::vector<float> y(static_cast<std::size_t>(y_size));
+      measure(report, options, b, flops, items,
+              [&] { xgrad::kernels::conv_forward<float>(g, x.data(), w.data(), nullptr, y.data()); });
+    } else if (pass == ConvPass::backward_data) {
+      const std::vector<float> dy = random_values(y_size, 3);
+      std::vector<float> dx(static_cast<std::size_t>(x_size));
+      measure(report, options, b, flops, items,
+              [&] { xgrad::kernels::conv_backward_data<float>(g, dy.data(), w.data(), nullptr, dx.data()); });
+    } else {
+      const std::vector<float> x = random_values(x_size, 1), dy = random_values(y_size, 3);
+      std::vector<float> dw(static_cast<std::size_t>(w_size));
+      measure(report, options, b, flops, items,
+              [&] { xgrad::kernels::conv_backward_weight<float>(g, dy.data(), x.data(), dw.data()); });
+    }
+  };
+  return b;
+}
+
+std::vector<Benchmark> all_benchmarks() {
+  std::vector<Benchmark> benchmarks;
+  for (const GemmShape& shape : kGemmShapes) benchmarks.push_back(gemm_benchmark(shape));
+  for (const ConvLayer& layer : kConvLayers)
+    for (std::int64_t batch : kConvBatches)
+      for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_weight})
+        benchmarks.push_back(conv_benchmark(layer, batch, pass));
+  return benchmarks;
 }
 
 }  // namespace
@@ -160,16 +187,20 @@ void measure_conv(Report& report, const ConvShape& shape, const std::vector<int>
 int main(int argc, char** argv) {
   try {
     const Options options = parse_options(argc, argv);
-    Report report;
-    for (int threads : options.threads) {
-      xgrad::set_num_threads(threads);
-      measure_peaks(report, threads, options.reps);
+    const std::vector<Benchmark> benchmarks = all_benchmarks();
+    if (options.list) {
+      for (const std::string& name : fma_peak_row_names())
+        if (options.selects(name)) std::printf("%s\t12 chains\n", name.c_str());
+      list_benchmarks(benchmarks, options);
+      return 0;
     }
-    for (const GemmShape& shape : kGemmShapes) measure_gemm(report, shape, options.threads, options.reps);
-    for (const ConvShape& shape : kConvShapes) measure_conv(report, shape, options.threads, options.reps);
-    std::printf("kernels::gemm<float> runs with %s\n\n", xgrad::kernels::simd_name(xgrad::kernels::simd_level()));
+    Report report;
+    measure_peaks(report, options);
+    run_benchmarks(benchmarks, options, report);
+    const char* simd = xgrad::kernels::simd_name(xgrad::kernels::simd_level());
+    std::printf("kernels::gemm<float> runs with %s\n\n", simd);
     report.print_markdown();
-    if (!options.json.empty()) report.write_json(options.json);
+    if (!options.json.empty()) report.write_json(options.json, "bench_kernels", simd);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
