@@ -1,7 +1,7 @@
 // LeNet-5 on Fashion-MNIST: the main example.
 //
 //   ./build/examples/train_lenet [--data DIR] [--epochs N] [--batch-size N] [--lr X]
-//                                [--threads N] [--checkpoint FILE] [--resume] [--seed N]
+//                                [--threads N] [--checkpoint FILE] [--resume] [--seed N] [--limit N]
 //
 // Trains on the 60,000 training images with SGD (momentum 0.9, weight decay
 // 5e-4, cosine learning-rate schedule), evaluates on the 10,000 test images
@@ -34,8 +34,8 @@ int main(int argc, char** argv) {
 
     // Fashion-MNIST's training-set mean and standard deviation.
     const data::Transform normalize = data::transforms::Normalize({0.2860}, {0.3530});
-    auto train_set = std::make_shared<data::FashionMNIST>(settings.data_dir, /*train=*/true);
-    auto test_set = std::make_shared<data::FashionMNIST>(settings.data_dir, /*train=*/false);
+    auto train_set = fashion_mnist(settings, /*train=*/true);
+    auto test_set = fashion_mnist(settings, /*train=*/false);
     data::DataLoader train_loader(train_set, {.batch_size = settings.batch_size, .shuffle = true, .seed = settings.seed},
                                   normalize);
     data::DataLoader test_loader(test_set, {.batch_size = 1000}, normalize);

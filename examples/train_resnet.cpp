@@ -3,7 +3,7 @@
 // flip).
 //
 //   ./build/examples/train_resnet [--data DIR] [--epochs N] [--batch-size N] [--lr X]
-//                                 [--threads N] [--checkpoint FILE] [--resume] [--seed N]
+//                                 [--threads N] [--checkpoint FILE] [--resume] [--seed N] [--limit N]
 //
 // SGD (momentum 0.9, weight decay 5e-4) with a cosine schedule; test accuracy,
 // time and images/s after every epoch; a checkpoint after every epoch.
@@ -37,8 +37,8 @@ int main(int argc, char** argv) {
     const data::Transform train_transform = transforms::Compose(
         {transforms::Pad(2), transforms::RandomCrop(32, 4), transforms::RandomHorizontalFlip(), normalize});
     const data::Transform test_transform = transforms::Compose({transforms::Pad(2), normalize});
-    auto train_set = std::make_shared<data::FashionMNIST>(settings.data_dir, /*train=*/true);
-    auto test_set = std::make_shared<data::FashionMNIST>(settings.data_dir, /*train=*/false);
+    auto train_set = fashion_mnist(settings, /*train=*/true);
+    auto test_set = fashion_mnist(settings, /*train=*/false);
     data::DataLoader train_loader(train_set, {.batch_size = settings.batch_size, .shuffle = true, .seed = settings.seed},
                                   train_transform);
     data::DataLoader test_loader(test_set, {.batch_size = 500}, test_transform);

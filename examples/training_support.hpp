@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <filesystem>
+#include <numeric>
 #include <string>
 
 #include <xgrad/xgrad.hpp>
@@ -30,12 +31,13 @@ struct Settings {
   std::string checkpoint;
   bool resume = false;
   std::uint64_t seed = 0;
+  std::int64_t limit = 0;  // 0: every image; N: the first N of each set (quick runs, smoke tests)
 };
 
 [[noreturn]] inline void usage(const char* program) {
   std::cerr << "usage: " << program
             << " [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--threads N] [--checkpoint FILE]"
-               " [--resume] [--seed N]\n";
+               " [--resume] [--seed N] [--limit N]\n";
   std::exit(2);
 }
 
@@ -58,13 +60,23 @@ inline Settings parse(int argc, char** argv, Settings defaults) {
       else if (flag == "--threads") s.threads = std::stoi(value);
       else if (flag == "--checkpoint") s.checkpoint = value;
       else if (flag == "--seed") s.seed = std::stoull(value);
+      else if (flag == "--limit") s.limit = std::stoll(value);
       else usage(argv[0]);
     } catch (const std::logic_error&) {
       usage(argv[0]);
     }
   }
-  if (s.epochs < 1 || s.batch_size < 1 || s.lr <= 0) usage(argv[0]);
+  if (s.epochs < 1 || s.batch_size < 1 || s.lr <= 0 || s.limit < 0) usage(argv[0]);
   return s;
+}
+
+/// Fashion-MNIST's training or test set, cut to its first `settings.limit` images when set.
+inline std::shared_ptr<data::Dataset> fashion_mnist(const Settings& settings, bool train) {
+  auto full = std::make_shared<data::FashionMNIST>(settings.data_dir, train);
+  if (settings.limit == 0 || settings.limit >= full->size()) return full;
+  std::vector<std::int64_t> first(static_cast<std::size_t>(settings.limit));
+  std::iota(first.begin(), first.end(), std::int64_t{0});
+  return std::make_shared<data::Subset>(full, std::move(first));
 }
 
 // One line, redrawn in place: epoch, bar, loss, accuracy and throughput so far.

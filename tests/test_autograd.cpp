@@ -218,3 +218,72 @@ TEST_CASE("gradients flow through dtype conversions", "[autograd]") {
   require_gradcheck([](const std::vector<Tensor>& in) { return in[0].clone() * in[0].contiguous(); },
                     {f64_leaf({0.5, -1.5})});
 }
+
+namespace {
+// Counts its backward calls, to see which nodes autograd::grad runs.
+struct CountingIdentity : Function<CountingIdentity> {
+  static inline int backward_calls = 0;
+  static Tensor forward(autograd::Context&, const Tensor& x) { return x * 1.0; }
+  static std::vector<Tensor> backward(autograd::Context&, const std::vector<Tensor>& grads) {
+    ++backward_calls;
+    return {grads[0]};
+  }
+};
+}  // namespace
+
+TEST_CASE("autograd::grad returns gradients and accumulates nothing", "[autograd][grad]") {
+  Tensor x = f64_leaf({1, 2, 3});
+  Tensor w = f64_leaf({2});
+  Tensor h = x * w;                  // intermediate
+  Tensor y = (h * h + x).sum();      // dy/dh = 2h, dy/dx = 2 h w + 1, dy/dw = sum(2 h x)
+  h.retain_grad();
+  const std::vector<Tensor> g = autograd::grad({y}, {x, h, w}, {}, /*retain_graph=*/true);
+  REQUIRE(g.size() == 3);
+  require_values(g[0], {9, 17, 25});
+  require_values(g[1], {4, 8, 12});
+  require_values(g[2], {56});
+  CHECK_FALSE(g[0].requires_grad());
+  CHECK_FALSE(x.grad().defined());
+  CHECK_FALSE(w.grad().defined());
+  CHECK_FALSE(h.grad().defined());
+
+  // The same graph again through backward(): the two agree.
+  y.backward();
+  require_values(x.grad(), {9, 17, 25});
+  require_values(w.grad(), {56});
+}
+
+TEST_CASE("autograd::grad seeds non-scalar outputs and frees the graph unless retained", "[autograd][grad]") {
+  Tensor x = f64_leaf({1, -2});
+  Tensor y = x * x;
+  const Tensor seed = f64_tensor({1, 10}, {2});
+  require_values(autograd::grad({y}, {x}, {seed}, /*retain_graph=*/true)[0], {2, -40});
+  require_values(autograd::grad({y}, {x}, {seed})[0], {2, -40});
+  XGRAD_REQUIRE_THROWS_WITH(autograd::grad({y}, {x}, {seed}), AutogradError, "second time");
+  XGRAD_REQUIRE_THROWS_WITH(autograd::grad({x * 2.0}, {x}), AutogradError, "grad:", "one element", "[2]");
+}
+
+TEST_CASE("autograd::grad runs only the nodes that lead to its inputs", "[autograd][grad]") {
+  Tensor x = f64_leaf({3});
+  Tensor side = f64_leaf({5});
+  CountingIdentity::backward_calls = 0;
+  Tensor y = (x * 2.0 + CountingIdentity::apply(side)).sum();
+  require_values(autograd::grad({y}, {x})[0], {2});
+  CHECK(CountingIdentity::backward_calls == 0);
+  CHECK_FALSE(side.grad().defined());
+}
+
+TEST_CASE("autograd::grad errors and unused inputs", "[autograd][grad][errors]") {
+  Tensor x = f64_leaf({1});
+  Tensor unused = f64_leaf({1, 2});
+  Tensor y = (x * 3.0).sum();
+  XGRAD_REQUIRE_THROWS_WITH(autograd::grad({y}, {unused}, {}, true), AutogradError, "input 0", "[2]",
+                            "not used", "allow_unused");
+  const auto g = autograd::grad({y}, {x, unused}, {}, true, /*allow_unused=*/true);
+  require_values(g[0], {3});
+  CHECK_FALSE(g[1].defined());
+  XGRAD_REQUIRE_THROWS_WITH(autograd::grad({y}, {ones({2})}, {}, true), AutogradError, "input 0",
+                            "does not require grad");
+  XGRAD_REQUIRE_THROWS_WITH(autograd::grad({ones({1})}, {x}), AutogradError, "grad:", "does not require grad");
+  XGRAD_REQUIRE_THROWS_WITH(autograd::grad({y}, {x}, {ones({1}), ones({1})}), AutogradError, "1 roots but 2");
+}

@@ -712,3 +712,16 @@ TEST_CASE("transforms: Compose applies in order", "[data][transforms]") {
   require_values(transforms::Compose({})(image({3}, {1, 1, 1}), g), {3});
   XGRAD_REQUIRE_THROWS_WITH(transforms::Compose({Transform()}), ValueError, "Compose", "transform 0 is empty");
 }
+
+TEST_CASE("Subset picks examples by index and refuses indices outside the dataset", "[data][subset]") {
+  auto base = std::make_shared<data::TensorDataset>(arange(0, 5, 1, {.dtype = f32}).reshape({5, 1}),
+                                                    arange(0, 5, 1, {.dtype = i64}));
+  const data::Subset subset(base, {4, 0, 2});
+  CHECK(subset.size() == 3);
+  CHECK(subset.get(0).target.item<std::int64_t>() == 4);
+  CHECK(subset.get(1).input.item<float>() == 0.0f);
+  CHECK(subset.get(2).target.item<std::int64_t>() == 2);
+  XGRAD_REQUIRE_THROWS_WITH(subset.get(3), ValueError, "Subset", "index 3", "3 examples");
+  XGRAD_REQUIRE_THROWS_WITH(data::Subset(base, {1, 5}), ValueError, "Subset", "index 5", "position 1", "5 examples");
+  XGRAD_REQUIRE_THROWS_WITH(data::Subset(nullptr, {}), ValueError, "null");
+}

@@ -108,6 +108,15 @@ class Node {
 void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads = {},
               bool retain_graph = false);
 
+/// The gradients of `outputs` with respect to `inputs` (as torch::autograd::grad),
+/// returned instead of accumulated: no tensor's `.grad()` changes. `inputs` may be
+/// leaves or intermediate results; `grad_outputs` seed the outputs as in backward().
+/// An input the outputs do not depend on throws AutogradError, unless
+/// `allow_unused`, which returns an undefined Tensor for it.
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs = {}, bool retain_graph = false,
+                         bool allow_unused = false);
+
 /// A tensor saved for backward: detached (so the graph holds no cycle) and
 /// stamped with its storage version, so that a later in-place change is caught.
 class SavedTensor {

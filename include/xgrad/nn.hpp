@@ -13,3 +13,4 @@
 #include "xgrad/nn/pooling.hpp"
 #include "xgrad/nn/sequential.hpp"
 #include "xgrad/nn/summary.hpp"
+#include "xgrad/nn/upsample.hpp"

@@ -13,3 +13,4 @@
 #include "xgrad/ops/reduction.hpp"
 #include "xgrad/ops/shape.hpp"
 #include "xgrad/ops/softmax.hpp"
+#include "xgrad/ops/upsample.hpp"

@@ -28,8 +28,27 @@ void accumulate_into(Tensor& grad_slot, const Tensor& incoming) {
   }
 }
 
+namespace {
+
+// Whether nothing but `grad` refers to its values, so that it can become a
+// leaf's .grad() as it is instead of being copied (a copy of a large layer's
+// weight gradient is a transient as big as the layer).
+bool held_only_here(const Tensor& grad) {
+  const auto& impl = grad.impl();
+  return impl.use_count() == 1 && impl->storage.use_count() == 1 && impl->offset == 0 && grad.is_contiguous() &&
+         impl->storage->nbytes() == static_cast<std::size_t>(grad.numel()) * element_size(grad.dtype()) &&
+         !grad.requires_grad();
+}
+
+}  // namespace
+
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
-  accumulate_into(leaf_->grad, grads.at(0));
+  Tensor& grad = grads.at(0);
+  if (!leaf_->grad.defined() && held_only_here(grad)) {
+    leaf_->grad = std::move(grad);
+  } else {
+    accumulate_into(leaf_->grad, grad);
+  }
   return {};
 }
 

@@ -3,6 +3,7 @@
 // for them has arrived (ready nodes in decreasing sequence number). No recursion,
 // so graphs of any depth are fine.
 
+#include <algorithm>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
@@ -23,21 +24,21 @@ struct LaterFirst {
   bool operator()(const Node* a, const Node* b) const { return a->sequence_nr() < b->sequence_nr(); }
 };
 
-Tensor seed_gradient(const Tensor& root, const Tensor& given) {
+Tensor seed_gradient(const char* op, const Tensor& root, const Tensor& given) {
   if (given.defined()) {
     if (given.shape() != root.shape())
-      fail<ShapeError>("backward: gradient has shape {} but the tensor has shape {}", str(given.shape()),
+      fail<ShapeError>("{}: gradient has shape {} but the tensor has shape {}", op, str(given.shape()),
                        str(root.shape()));
     if (given.dtype() != root.dtype())
-      fail<DTypeError>("backward: gradient has dtype {} but the tensor has dtype {}", dtype_name(given.dtype()),
+      fail<DTypeError>("{}: gradient has dtype {} but the tensor has dtype {}", op, dtype_name(given.dtype()),
                        dtype_name(root.dtype()));
     return given;
   }
   if (root.numel() != 1)
     fail<AutogradError>(
-        "backward: grad can be implicitly created only for a tensor with one element, but this "
-        "tensor has shape {}; pass a gradient of that shape to backward(gradient)",
-        str(root.shape()));
+        "{}: grad can be implicitly created only for a tensor with one element, but this "
+        "tensor has shape {}; pass a gradient of that shape",
+        op, str(root.shape()));
   return ones_like(root);
 }
 
@@ -56,41 +57,96 @@ void check_gradient(const Node& node, std::size_t i, const Tensor& grad) {
 // to both inputs).
 void add_to_slot(Tensor& slot, const Tensor& incoming) { slot = slot.defined() ? slot + incoming : incoming; }
 
-}  // namespace
+// What grad() asks of a run: the gradients arriving along `edges`, returned
+// instead of accumulated into any .grad().
+struct Capture {
+  std::vector<Edge> edges;
+  std::vector<Tensor> grads;  // filled by run(), one per edge
+  std::vector<bool> reached;  // whether the edge's node was reachable from the roots
+};
 
-void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
-  if (!grads.empty() && grads.size() != roots.size())
-    fail<AutogradError>("backward: {} roots but {} gradients", roots.size(), grads.size());
-  NoGradGuard no_grad;
-
-  std::vector<Edge> root_edges;
-  std::vector<Tensor> seeds;
+std::vector<Edge> root_edges_of(const char* op, const std::vector<Tensor>& roots) {
+  std::vector<Edge> edges;
   for (std::size_t i = 0; i < roots.size(); ++i) {
     const Tensor& root = roots[i];
-    if (!root.defined()) fail<AutogradError>("backward: root {} is an undefined tensor", i);
+    if (!root.defined()) fail<AutogradError>("{}: root {} is an undefined tensor", op, i);
     if (!root.requires_grad())
       fail<AutogradError>(
-          "backward: tensor of shape {} does not require grad and has no grad_fn (was it computed "
+          "{}: tensor of shape {} does not require grad and has no grad_fn (was it computed "
           "under NoGradGuard, or from tensors without requires_grad?)",
-          str(root.shape()));
-    root_edges.push_back(gradient_edge(root));
-    seeds.push_back(seed_gradient(root, grads.empty() ? Tensor() : grads[i]));
+          op, str(root.shape()));
+    edges.push_back(gradient_edge(root));
   }
+  return edges;
+}
 
-  // Discover the reachable graph and count incoming edges per node.
+std::vector<Tensor> seeds_of(const char* op, const std::vector<Tensor>& roots, const std::vector<Tensor>& grads) {
+  if (!grads.empty() && grads.size() != roots.size())
+    fail<AutogradError>("{}: {} roots but {} gradients", op, roots.size(), grads.size());
+  std::vector<Tensor> seeds;
+  for (std::size_t i = 0; i < roots.size(); ++i)
+    seeds.push_back(seed_gradient(op, roots[i], grads.empty() ? Tensor() : grads[i]));
+  return seeds;
+}
+
+// Every node reachable from the roots, with the number of edges leading into it.
+std::unordered_map<Node*, std::size_t> count_incoming_edges(const std::vector<Edge>& root_edges) {
   std::unordered_map<Node*, std::size_t> pending;
-  std::unordered_set<Node*> seen;
   std::vector<Node*> stack;
   for (const Edge& e : root_edges)
-    if (seen.insert(e.node.get()).second) stack.push_back(e.node.get());
+    if (pending.try_emplace(e.node.get(), 0).second) stack.push_back(e.node.get());
   while (!stack.empty()) {
     Node* node = stack.back();
     stack.pop_back();
     for (const Edge& e : node->next_edges()) {
       if (!e.valid()) continue;
-      ++pending[e.node.get()];
-      if (seen.insert(e.node.get()).second) stack.push_back(e.node.get());
+      const auto [it, inserted] = pending.try_emplace(e.node.get(), 0);
+      ++it->second;
+      if (inserted) stack.push_back(e.node.get());
     }
+  }
+  return pending;
+}
+
+// The nodes from which a captured edge can be reached: the only ones grad() runs.
+std::unordered_set<Node*> nodes_leading_to(const Capture& capture,
+                                           const std::unordered_map<Node*, std::size_t>& reachable) {
+  std::unordered_set<Node*> needed;
+  for (const Edge& e : capture.edges) needed.insert(e.node.get());
+  // Children are usually recorded before their parents, so walking by increasing
+  // sequence number settles in one pass; repeat until nothing changes (a leaf's
+  // accumulator may be created after the nodes that feed it).
+  std::vector<Node*> order;
+  for (const auto& entry : reachable) order.push_back(entry.first);
+  std::sort(order.begin(), order.end(), [](Node* a, Node* b) { return a->sequence_nr() < b->sequence_nr(); });
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (Node* node : order) {
+      if (needed.count(node)) continue;
+      const auto& edges = node->next_edges();
+      if (std::any_of(edges.begin(), edges.end(), [&](const Edge& e) { return e.valid() && needed.count(e.node.get()); })) {
+        needed.insert(node);
+        grew = true;
+      }
+    }
+  }
+  return needed;
+}
+
+// Runs the nodes reachable from the roots in reverse order of recording. Without
+// a capture, leaves accumulate into .grad() (backward); with one, the gradients
+// along the captured edges are stored there and nothing accumulates (grad).
+void run(const std::vector<Edge>& root_edges, const std::vector<Tensor>& seeds, bool retain_graph,
+         Capture* capture) {
+  NoGradGuard no_grad;
+  std::unordered_map<Node*, std::size_t> pending = count_incoming_edges(root_edges);
+  std::unordered_set<Node*> needed;
+  if (capture) {
+    needed = nodes_leading_to(*capture, pending);
+    capture->grads.assign(capture->edges.size(), Tensor());
+    capture->reached.assign(capture->edges.size(), false);
+    for (std::size_t i = 0; i < capture->edges.size(); ++i)
+      capture->reached[i] = pending.count(capture->edges[i].node.get()) > 0;
   }
 
   std::unordered_map<Node*, std::vector<Tensor>> buffers;
@@ -112,18 +168,34 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
     ready.pop();
     std::vector<Tensor> incoming = std::move(buffers[node]);
     buffers.erase(node);
+    incoming.resize(node->output_meta().size());
 
     bool any = false;
     for (const Tensor& g : incoming) any = any || g.defined();
-    std::vector<Tensor> outgoing;
     if (any) {
       // Outputs that received nothing get zeros, so backward code never sees undefined.
       const auto& outputs = node->output_meta();
       for (std::size_t k = 0; k < outputs.size(); ++k)
         if (!incoming[k].defined()) incoming[k] = zeros(outputs[k].shape, {.dtype = outputs[k].dtype});
+    }
+
+    bool execute = any;
+    if (capture) {
+      for (std::size_t i = 0; i < capture->edges.size(); ++i)
+        if (capture->edges[i].node.get() == node) capture->grads[i] = incoming.at(capture->edges[i].input_nr);
+      // grad() accumulates nothing: leaves' accumulators and nodes that lead to
+      // no captured edge are skipped.
+      const auto& edges = node->next_edges();
+      execute = any && std::any_of(edges.begin(), edges.end(),
+                                   [&](const Edge& e) { return e.valid() && needed.count(e.node.get()); });
+    } else if (any) {
       const auto& retained = node->retained_outputs();
       for (std::size_t k = 0; k < retained.size(); ++k)
         if (auto impl = retained[k].lock()) accumulate_into(impl->grad, incoming[k]);
+    }
+
+    std::vector<Tensor> outgoing;
+    if (execute) {
       outgoing = node->apply(std::move(incoming));
       if (outgoing.size() != node->next_edges().size() && !node->next_edges().empty())
         fail<AutogradError>("{}: backward returned {} gradients for {} inputs", node->name(), outgoing.size(),
@@ -135,13 +207,49 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
     for (std::size_t i = 0; i < edges.size(); ++i) {
       const Edge& e = edges[i];
       if (!e.valid()) continue;
-      if (any && outgoing[i].defined()) {
+      if (execute && outgoing[i].defined()) {
         check_gradient(*node, i, outgoing[i]);
         add_to_slot(slot(e.node.get(), e.input_nr), outgoing[i]);
       }
       if (--pending[e.node.get()] == 0 && queued.insert(e.node.get()).second) ready.push(e.node.get());
     }
   }
+}
+
+}  // namespace
+
+void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
+  const std::vector<Edge> root_edges = root_edges_of("backward", roots);
+  run(root_edges, seeds_of("backward", roots, grads), retain_graph, nullptr);
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, bool retain_graph, bool allow_unused) {
+  const std::vector<Edge> root_edges = root_edges_of("grad", outputs);
+  const std::vector<Tensor> seeds = seeds_of("grad", outputs, grad_outputs);
+  Capture capture;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& input = inputs[i];
+    if (!input.defined()) fail<AutogradError>("grad: input {} is an undefined tensor", i);
+    if (!input.requires_grad())
+      fail<AutogradError>("grad: input {} (shape {}) does not require grad", i, str(input.shape()));
+    capture.edges.push_back(gradient_edge(input));
+  }
+  run(root_edges, seeds, retain_graph, &capture);
+
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!capture.reached[i]) {
+      if (!allow_unused)
+        fail<AutogradError>(
+            "grad: input {} (shape {}) is not used to compute the outputs; pass allow_unused = true "
+            "to get an undefined gradient for it",
+            i, str(inputs[i].shape()));
+      continue;
+    }
+    // Reached only along paths that carried no gradient: zeros.
+    if (!capture.grads[i].defined()) capture.grads[i] = zeros(inputs[i].shape(), {.dtype = inputs[i].dtype()});
+  }
+  return capture.grads;
 }
 
 }  // namespace xgrad::autograd

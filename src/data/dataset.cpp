@@ -34,4 +34,21 @@ Example TensorDataset::get(std::int64_t index) const {
   return {inputs_.select(0, index), targets_.select(0, index)};
 }
 
+Subset::Subset(std::shared_ptr<const Dataset> dataset, std::vector<std::int64_t> indices)
+    : dataset_(std::move(dataset)), indices_(std::move(indices)) {
+  if (!dataset_) fail<ValueError>("Subset: the dataset is null");
+  for (std::size_t i = 0; i < indices_.size(); ++i)
+    if (indices_[i] < 0 || indices_[i] >= dataset_->size())
+      fail<ValueError>("Subset: index {} (position {}) is out of range for a dataset of {} examples", indices_[i], i,
+                       dataset_->size());
+}
+
+std::int64_t Subset::size() const { return static_cast<std::int64_t>(indices_.size()); }
+
+Example Subset::get(std::int64_t index) const {
+  if (index < 0 || index >= size())
+    fail<ValueError>("Subset: index {} is out of range for a subset of {} examples", index, size());
+  return dataset_->get(indices_[static_cast<std::size_t>(index)]);
+}
+
 }  // namespace xgrad::data

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <utility>
 
+#include "kernels/bilinear.hpp"
 #include "tensor/tensor_impl.hpp"
 #include "util/check.hpp"
 #include "util/dispatch.hpp"
@@ -50,26 +51,6 @@ Tensor flip_width(const Tensor& input) {
       std::reverse_copy(src + row * width, src + (row + 1) * width, dst + row * width);
   });
   return out;
-}
-
-// Where output index o reads the input along one dim, with align_corners = false:
-// source position (o + 0.5) * in / out - 0.5, clamped at 0, between two neighbours.
-struct Tap {
-  std::int64_t low = 0, high = 0;
-  double weight = 0.0;  // of `high`; `low` gets 1 - weight
-};
-
-std::vector<Tap> bilinear_taps(std::int64_t in, std::int64_t out) {
-  const double scale = static_cast<double>(in) / static_cast<double>(out);
-  std::vector<Tap> taps(static_cast<std::size_t>(out));
-  for (std::int64_t o = 0; o < out; ++o) {
-    const double source = std::max((static_cast<double>(o) + 0.5) * scale - 0.5, 0.0);
-    Tap& tap = taps[static_cast<std::size_t>(o)];
-    tap.low = std::min(static_cast<std::int64_t>(source), in - 1);
-    tap.high = std::min(tap.low + 1, in - 1);
-    tap.weight = source - static_cast<double>(tap.low);
-  }
-  return taps;
 }
 
 }  // namespace
@@ -152,20 +133,22 @@ Tensor Resize::operator()(const Tensor& input, Generator& /*generator*/) const {
     fail<ShapeError>("Resize: cannot resize the empty image {}", str(input.shape()));
   const Tensor x = input.contiguous();
   const std::int64_t channels = x.size(0), in_height = x.size(1), in_width = x.size(2);
-  const std::vector<Tap> rows = bilinear_taps(in_height, height_), cols = bilinear_taps(in_width, width_);
+  // Bilinear with align_corners = false, as torchvision's (non-antialiased) tensor resize.
+  const auto rows = kernels::linear_taps<double>(in_height, height_, /*align_corners=*/false);
+  const auto cols = kernels::linear_taps<double>(in_width, width_, /*align_corners=*/false);
   Tensor out = xgrad::detail::make_tensor({channels, height_, width_}, x.dtype());
   xgrad::detail::visit_floating(x.dtype(), "Resize", [&]<class T>() {
     const T* src = x.data<T>();
     T* dst = out.mutable_data<T>();
     for (std::int64_t c = 0; c < channels; ++c) {
       const T* plane = src + c * in_height * in_width;
-      for (const Tap& r : rows) {
+      for (const auto& r : rows) {
         const T* top = plane + r.low * in_width;
         const T* bottom = plane + r.high * in_width;
-        for (const Tap& k : cols) {
-          const double upper = (1.0 - k.weight) * top[k.low] + k.weight * top[k.high];
-          const double lower = (1.0 - k.weight) * bottom[k.low] + k.weight * bottom[k.high];
-          *dst++ = static_cast<T>((1.0 - r.weight) * upper + r.weight * lower);
+        for (const auto& k : cols) {
+          const double upper = k.low_weight * top[k.low] + k.high_weight * top[k.high];
+          const double lower = k.low_weight * bottom[k.low] + k.high_weight * bottom[k.high];
+          *dst++ = static_cast<T>(r.low_weight * upper + r.high_weight * lower);
         }
       }
     }

@@ -6,7 +6,6 @@
 #include "models/input_checks.hpp"
 #include "util/check.hpp"
 #include "xgrad/nn/init.hpp"
-#include "xgrad/ops/activation.hpp"
 #include "xgrad/ops/pooling.hpp"
 #include "xgrad/ops/shape.hpp"
 
@@ -43,7 +42,9 @@ struct Features {
   std::int64_t channels;  ///< of the output
 };
 
-// conv0 norm0 relu0 pool0, then the blocks with transitions between them, then norm5.
+// conv0 norm0 relu0 pool0, then the blocks with transitions between them, then
+// norm5 and relu5 (torchvision applies that relu in forward; as a module, the
+// features' output is the final maps, which CAM reads).
 Features densenet_features(const DenseNetConfig& config, std::int64_t in_channels) {
   auto seq = std::make_shared<nn::Sequential>();
   std::int64_t channels = config.num_init_features;
@@ -62,6 +63,7 @@ Features densenet_features(const DenseNetConfig& config, std::int64_t in_channel
     channels /= 2;
   }
   seq->push_back("norm5", std::make_shared<nn::BatchNorm2d>(channels));
+  seq->push_back("relu5", std::make_shared<nn::ReLU>());
   return {seq, channels};
 }
 
@@ -133,8 +135,7 @@ DenseNet::DenseNet(const DenseNetConfig& densenet_config, const ModelOptions& mo
 
 Tensor DenseNet::forward(const Tensor& input) {
   detail::check_image_batch("DenseNet", input, options.in_channels, min_input_size(config));
-  const Tensor maps = relu((*features)(input));
-  return (*classifier)(flatten(adaptive_avg_pool2d(maps, {1, 1}), 1));
+  return (*classifier)(flatten(adaptive_avg_pool2d((*features)(input), {1, 1}), 1));
 }
 
 std::shared_ptr<DenseNet> densenet121(const ModelOptions& options) {

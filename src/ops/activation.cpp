@@ -5,6 +5,7 @@
 
 #include "autograd/record.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/relu_gradient.hpp"
 #include "xgrad/ops/activation.hpp"
 
 namespace xgrad {
@@ -13,6 +14,10 @@ using detail::BackwardArgs;
 using detail::SavedTensor;
 
 namespace {
+
+using saliency::ReluGradient;
+
+thread_local ReluGradient relu_rule = ReluGradient::standard;
 
 constexpr double kSqrt2OverPi = std::numbers::sqrt2 * std::numbers::inv_sqrtpi;  // for gelu's tanh form
 
@@ -32,12 +37,39 @@ Tensor pointwise(const char* op, const char* node, const Tensor& x, F f, DF df) 
   });
 }
 
+// relu recorded under a saliency rule (saliency.hpp), which passes back only
+// positive gradients: max(grad, 0) * (x > 0) (guided) or max(grad, 0) (deconvnet).
+Tensor saliency_relu(const Tensor& x, const Tensor& out, ReluGradient rule) {
+  if (!detail::any_requires_grad({x})) return out;
+  if (rule == ReluGradient::deconvnet)
+    return detail::record("DeconvnetReluBackward", {x}, out, [](const BackwardArgs& args) {
+      return std::vector<Tensor>{
+          detail::unary_map("DeconvnetReluBackward", args.grad(), [](auto g) { return g > 0 ? g : decltype(g)(0); })};
+    });
+  return detail::record("GuidedReluBackward", {x}, out, [sx = SavedTensor(x)](const BackwardArgs& args) {
+    return std::vector<Tensor>{detail::binary_map("GuidedReluBackward", args.grad(), sx.unpack("GuidedReluBackward"),
+                                                  [](auto g, auto v) { return g > 0 && v > 0 ? g : decltype(g)(0); })};
+  });
+}
+
 }  // namespace
 
+namespace detail {
+ReluGradient relu_gradient_rule() { return relu_rule; }
+void set_relu_gradient_rule(ReluGradient rule) { relu_rule = rule; }
+}  // namespace detail
+
 Tensor relu(const Tensor& x) {
-  return pointwise(
-      "relu", "ReluBackward", x, [](auto v) { return std::isnan(v) || v > 0 ? v : decltype(v)(0); },
-      [](auto v) { return v > 0 ? decltype(v)(1) : decltype(v)(0); });
+  Tensor out = detail::unary_map("relu", x, [](auto v) { return std::isnan(v) || v > 0 ? v : decltype(v)(0); });
+  if (relu_rule != ReluGradient::standard) return saliency_relu(x, out, relu_rule);
+  if (!detail::any_requires_grad({x})) return out;
+  // Backward reads the output (out > 0 exactly where x > 0), not the input: in
+  // conv -> relu and batch_norm -> relu the input is then freed after forward,
+  // since nothing else keeps it, halving those layers' activation memory.
+  return detail::record("ReluBackward", {x}, out, [so = SavedTensor(out)](const BackwardArgs& args) {
+    return std::vector<Tensor>{detail::binary_map("ReluBackward", args.grad(), so.unpack("ReluBackward"),
+                                                  [](auto g, auto o) { return o > 0 ? g : decltype(g)(0); })};
+  });
 }
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {

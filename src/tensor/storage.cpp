@@ -1,22 +1,17 @@
 #include <algorithm>
-#include <cstdlib>
-#include <new>
 
+#include "tensor/allocator.hpp"
 #include "tensor/tensor_impl.hpp"
 
 namespace xgrad::detail {
 
-namespace {
-constexpr std::size_t kAlignment = 64;  // a cache line, and one AVX-512 register
-}
-
 Storage::Storage(std::size_t nbytes) : nbytes_(nbytes) {
-  const std::size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-  data_ = static_cast<std::byte*>(std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded));
-  if (data_ == nullptr) throw std::bad_alloc();
+  const Block block = allocate_block(nbytes);
+  data_ = block.data;
+  capacity_ = block.capacity;
 }
 
-Storage::~Storage() { std::free(data_); }
+Storage::~Storage() { release_block({data_, capacity_}); }
 
 Shape contiguous_strides(const Shape& shape) {
   Shape strides(shape.size());

@@ -10,7 +10,8 @@
 
 namespace xgrad::detail {
 
-/// 64-byte aligned bytes shared by a tensor and its views. The version counter
+/// 64-byte aligned bytes shared by a tensor and its views (from the caching
+/// allocator, tensor/allocator.hpp). The version counter
 /// counts in-place writes, so saved tensors can tell they were overwritten.
 class Storage {
  public:
@@ -27,6 +28,7 @@ class Storage {
  private:
   std::byte* data_ = nullptr;
   std::size_t nbytes_ = 0;
+  std::size_t capacity_ = 0;  // of the block behind data_
   std::uint64_t version_ = 0;
 };
 

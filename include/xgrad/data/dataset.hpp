@@ -8,6 +8,8 @@
 ///   xgrad::data::Example e = data->get(7);  // e.input [3], e.target []
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "xgrad/tensor.hpp"
 
@@ -47,6 +49,21 @@ class TensorDataset : public Dataset {
  private:
   Tensor inputs_;
   Tensor targets_;
+};
+
+/// The examples of `dataset` at `indices`, in that order (torch.utils.data.Subset):
+/// e.g. the first 1,000 images for a quick run. Throws ValueError naming the first
+/// index outside the dataset.
+class Subset : public Dataset {
+ public:
+  Subset(std::shared_ptr<const Dataset> dataset, std::vector<std::int64_t> indices);
+
+  std::int64_t size() const override;
+  Example get(std::int64_t index) const override;
+
+ private:
+  std::shared_ptr<const Dataset> dataset_;
+  std::vector<std::int64_t> indices_;
 };
 
 }  // namespace xgrad::data

@@ -9,9 +9,13 @@
 ///   features    conv0 Conv2d(3, init, 7, stride 2, padding 3, no bias)  norm0  relu0
 ///               pool0 MaxPool2d(3, stride 2, padding 1)
 ///               denseblock1 transition1 denseblock2 transition2 denseblock3 transition3 denseblock4
-///               norm5 BatchNorm2d
-///   then relu, global average pooling (functional, as torchvision) and
+///               norm5 BatchNorm2d  relu5 ReLU
+///   then global average pooling (functional, as torchvision) and
 ///   classifier  Linear(channels, classes)
+///
+/// relu5 has no parameters (the state_dict is torchvision's); torchvision applies
+/// that relu functionally in forward, here it is a module so that `features`
+/// outputs the final (post-ReLU) maps, for CAM and forward hooks.
 ///
 /// A dense layer maps the concatenation of everything before it in its block
 /// to growth_rate new channels (norm1 relu1 conv1 1x1 to bn_size * growth_rate,
