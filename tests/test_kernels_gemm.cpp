@@ -186,6 +186,78 @@ TEST_CASE("gemm<float> matches the reference on every instruction set", "[kernel
   }
 }
 
+TEST_CASE("the row-pointer and column-pointer B packers match pack_b on every instruction set", "[kernels][gemm]") {
+  RestoreSettings restore;
+  std::mt19937 rng(3);
+  for (SimdLevel cap : kAllLevels) {
+    kernels::set_simd_cap(cap);
+    const kernels::SgemmKernel& kernel = kernels::sgemm_kernel_for(kernels::simd_level());
+    INFO("simd " << name(kernels::simd_level()));
+    for (std::int64_t kc : {1, 7, 8, 17}) {
+      for (std::int64_t cols : {std::int64_t{1}, kernel.tile_cols - 1, 2 * kernel.tile_cols + 5}) {
+        INFO("kc " << kc << ", cols " << cols);
+        // B (kc x cols, row stride cols + 3) and its transpose Bt (cols x kc, row stride kc + 2).
+        const std::int64_t ldb = cols + 3, ldt = kc + 2;
+        const std::vector<float> b = random_values<float>(static_cast<std::size_t>(kc * ldb), rng);
+        std::vector<float> bt(static_cast<std::size_t>(cols * ldt));
+        for (std::int64_t k = 0; k < kc; ++k)
+          for (std::int64_t j = 0; j < cols; ++j) bt[static_cast<std::size_t>(j * ldt + k)] = b[k * ldb + j];
+        const std::size_t size = static_cast<std::size_t>(kc * (cols + kernel.tile_cols));
+        std::vector<float> want(size, -1.0f), rows_packed(size, -1.0f), columns_packed(size, -1.0f);
+        kernel.pack_b({b.data(), ldb, 1}, kc, cols, want.data());
+        // Rows by pointer, in two calls split inside a panel; then the zeros past cols.
+        std::vector<const float*> rows, columns;
+        for (std::int64_t k = 0; k < kc; ++k) rows.push_back(b.data() + k * ldb);
+        const std::int64_t split = cols / 2;
+        kernel.pack_b_rows(rows.data(), kc, 0, split, rows_packed.data());
+        for (const float*& row : rows) row += split;
+        kernel.pack_b_rows(rows.data(), kc, split, cols - split, rows_packed.data());
+        const std::int64_t tail = cols % kernel.tile_cols, last = cols / kernel.tile_cols * kc * kernel.tile_cols;
+        for (std::int64_t k = 0; tail != 0 && k < kc; ++k)
+          for (std::int64_t j = tail; j < kernel.tile_cols; ++j)
+            rows_packed[static_cast<std::size_t>(last + k * kernel.tile_cols + j)] = 0.0f;
+        // Columns by pointer, in two calls splitting k.
+        for (std::int64_t j = 0; j < cols; ++j) columns.push_back(bt.data() + j * ldt);
+        const std::int64_t k_split = kc / 2;
+        kernel.pack_b_columns(columns.data(), cols, kc, 0, k_split, columns_packed.data());
+        for (const float*& column : columns) column += k_split;
+        kernel.pack_b_columns(columns.data(), cols, kc, k_split, kc - k_split, columns_packed.data());
+        const std::size_t packed =
+            static_cast<std::size_t>(kc * ((cols + kernel.tile_cols - 1) / kernel.tile_cols) * kernel.tile_cols);
+        CHECK(std::equal(want.begin(), want.begin() + packed, rows_packed.begin()));
+        CHECK(std::equal(want.begin(), want.begin() + packed, columns_packed.begin()));
+      }
+    }
+  }
+}
+
+TEST_CASE("gemm_packing_b matches the reference with a packer over a stored B", "[kernels][gemm]") {
+  RestoreSettings restore;
+  std::mt19937 rng(4);
+  const std::int64_t M = 37, N = 301, K = 450;  // edge tiles, two k blocks
+  const std::vector<float> a = random_values<float>(static_cast<std::size_t>(M * K), rng);
+  const std::vector<float> b = random_values<float>(static_cast<std::size_t>(K * N), rng);
+  std::vector<float> want(static_cast<std::size_t>(M * N)), got(want.size());
+  kernels::gemm_reference<float>(false, false, M, N, K, 1.5f, a.data(), K, b.data(), N, 0.0f, want.data(), N);
+  for (SimdLevel cap : kAllLevels)
+    for (int threads : {1, 2}) {
+      kernels::set_simd_cap(cap);
+      set_num_threads(threads);
+      INFO("simd " << name(kernels::simd_level()) << ", threads " << threads);
+      const kernels::SgemmKernel& kernel = kernels::sgemm_kernel_for(kernels::simd_level());
+      const kernels::BPacker pack = [&](std::int64_t k0, std::int64_t kc, std::int64_t j0, std::int64_t n,
+                                        std::int64_t panel_cols, float* out) {
+        CHECK(panel_cols == kernel.tile_cols);
+        CHECK(j0 % panel_cols == 0);
+        kernel.pack_b({b.data() + k0 * N + j0, N, 1}, kc, n, out);
+      };
+      kernels::gemm_packing_b(false, M, N, K, 1.5f, a.data(), K, pack, 0.0f, got.data(), N);
+      double worst = 0;
+      for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, double(std::abs(got[i] - want[i])));
+      CHECK(worst <= 1e-3);
+    }
+}
+
 TEST_CASE("gemm<double> matches the reference", "[kernels][gemm]") {
   RestoreSettings restore;
   std::mt19937 rng(2);

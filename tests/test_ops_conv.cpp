@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "kernels/conv_implicit.hpp"
 #include "kernels/depthwise.hpp"
 #include "kernels/depthwise_simd.hpp"
+#include "kernels/gemm.hpp"
 #include "kernels/im2col.hpp"
 #include "kernels/simd.hpp"
 #include "support.hpp"
@@ -743,6 +745,140 @@ TEMPLATE_TEST_CASE("im2col and col2im match their element-by-element twins on ev
         kernels::col2im_reference<T>(g, columns.data(), ld, begin, end, image_want.data());
         REQUIRE(max_relative_difference(widened(image), widened(image_want)) <= kernel_tolerance<T>());
       }
+  }
+}
+
+namespace {
+
+// The three float passes' operands and their results composed from the
+// reference twins (im2col_reference, col2im_reference, gemm_reference) in double.
+struct PassesCase {
+  PassesCase(const ConvGeometry& g, std::mt19937& gen)
+      : x(random_vector<float>(g.batch * g.x_channels * volume(g.in), gen)),
+        w(random_vector<float>(g.y_channels * g.x_channels / g.groups * volume(g.kernel), gen)),
+        y_bias(random_vector<float>(g.y_channels, gen)),
+        x_bias(random_vector<float>(g.x_channels, gen)),
+        dy(random_vector<float>(g.batch * g.y_channels * volume(g.out), gen)),
+        y(dy.size()),
+        dx(x.size()),
+        dw(w.size()) {
+    const std::int64_t xg = g.x_channels / g.groups, yg = g.y_channels / g.groups, rows = xg * volume(g.kernel);
+    const std::int64_t positions = volume(g.out), lines = g.out[0] * g.out[1];
+    const std::vector<double> xd = widened(x), wd = widened(w), dyd = widened(dy);
+    std::vector<double> columns(static_cast<std::size_t>(rows * positions)), d_columns(columns.size());
+    for (std::int64_t n = 0; n < g.batch; ++n)
+      for (std::int64_t group = 0; group < g.groups; ++group) {
+        const std::int64_t x_at = (n * g.x_channels + group * xg) * volume(g.in);
+        const std::int64_t y_at = (n * g.y_channels + group * yg) * positions, w_at = group * yg * rows;
+        kernels::im2col_reference<double>(g, xd.data() + x_at, 0, lines, columns.data(), positions);
+        kernels::gemm_reference<double>(false, false, yg, positions, rows, 1, wd.data() + w_at, rows, columns.data(),
+                                        positions, 0, y.data() + y_at, positions);
+        kernels::gemm_reference<double>(false, true, yg, rows, positions, 1, dyd.data() + y_at, positions,
+                                        columns.data(), positions, 1, dw.data() + w_at, rows);
+        kernels::gemm_reference<double>(true, false, rows, positions, yg, 1, wd.data() + w_at, rows, dyd.data() + y_at,
+                                        positions, 0, d_columns.data(), positions);
+        kernels::col2im_reference<double>(g, d_columns.data(), positions, 0, lines, dx.data() + x_at);
+      }
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] += y_bias[i / static_cast<std::size_t>(positions) % y_bias.size()];
+    for (std::size_t i = 0; i < dx.size(); ++i)
+      dx[i] += x_bias[i / static_cast<std::size_t>(volume(g.in)) % x_bias.size()];
+  }
+  std::vector<float> x, w, y_bias, x_bias, dy;
+  std::vector<double> y, dx, dw;  // reference results
+};
+
+// The grid the float passes are checked over: 2-D geometries of every kind the
+// implicit passes take (strides, padding up to and beyond the kernel's reach,
+// dilation, groups, 1x1 with padding, widths around the 48- and 16-column
+// panels, several images per tile, whole-image and line runs) and im2col's
+// (3-D, 1x1 in place; the data pass of strided ones).
+std::vector<ConvGeometry> pass_geometries() {
+  std::vector<ConvGeometry> out;
+  auto add = [&](const ConvGeometry& g) {
+    if (g.out[0] >= 1 && g.out[1] >= 1 && g.out[2] >= 1) out.push_back(g);
+  };
+  for (std::int64_t width : {1, 5, 8, 13, 47, 50})
+    for (std::int64_t pad : {0, 1, 2})
+      for (std::int64_t dilation : {1, 2}) {
+        // 8 x channels per group: the stride-1 data passes run as forward passes.
+        add(geometry(3, 8, 1, 5, {1, 6, width}, {1, 3, 3}, {1, 1, 1}, {0, pad, pad}, {1, dilation, 1}));
+        add(geometry(2, 16, 2, 4, {1, 3, width}, {1, 2, 3}, {1, 1, 1}, {0, pad, pad}, {1, 1, dilation}));
+        // 3 x channels: the data pass through col2im.
+        add(geometry(2, 3, 1, 4, {1, 4, width}, {1, 3, 2}, {1, 1, 1}, {0, pad, pad}, {1, 1, 1}));
+      }
+  add(geometry(2, 3, 1, 8, {1, 5, 7}, {1, 1, 1}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));      // 1x1, padded
+  add(geometry(2, 3, 1, 8, {1, 5, 7}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}));      // 1x1, in place
+  add(geometry(40, 3, 3, 6, {1, 4, 4}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));     // many images per tile
+  add(geometry(2, 16, 1, 24, {1, 30, 33}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));  // several k blocks
+  add(geometry(2, 4, 1, 5, {1, 9, 11}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}));
+  add(geometry(2, 4, 2, 6, {1, 9, 11}, {1, 3, 3}, {1, 1, 2}, {0, 1, 1}, {1, 1, 1}));
+  add(geometry(2, 3, 1, 4, {1, 12, 12}, {1, 7, 7}, {1, 2, 2}, {0, 3, 3}, {1, 1, 1}));
+  add(geometry(2, 2, 1, 3, {3, 4, 5}, {2, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}));  // 3-D
+  add(geometry(2, 2, 1, 3, {1, 6, 6}, {1, 3, 3}, {1, 1, 1}, {0, 4, 3}, {1, 1, 1}));  // pad past the kernel
+  // Many output channels for a narrow output: the implicit passes pack line by
+  // line (compact positions), with stride 1 and 2, and over two k blocks of
+  // positions in the weight gradient.
+  add(geometry(3, 4, 1, 40, {1, 5, 1}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));
+  add(geometry(2, 3, 1, 160, {1, 7, 7}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}));
+  add(geometry(50, 2, 1, 64, {1, 3, 3}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("float convolution passes match the reference twins on the implicit and im2col paths", "[conv][kernels]") {
+  ThreadCount restore;
+  std::mt19937 gen(13);
+  // float rounding over sums of up to ~1500 products of N(0, 1) values stays
+  // near 1e-5; a wrong index or a missed tap gives errors of order 1.
+  const double tolerance = 1e-4;
+  int implicit_forwards = 0;
+  for (const ConvGeometry& g : pass_geometries()) {
+    INFO(describe(g) << ", groups " << g.groups << ", batch " << g.batch);
+    implicit_forwards += kernels::implicit_conv_fits(g);
+    const PassesCase c(g, gen);
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      std::vector<float> y(c.y.size()), dx(c.dx.size()), dw(c.dw.size());
+      kernels::conv_forward<float>(g, c.x.data(), c.w.data(), c.y_bias.data(), y.data());
+      CHECK(max_relative_difference(widened(y), c.y) <= tolerance);
+      kernels::conv_backward_data<float>(g, c.dy.data(), c.w.data(), c.x_bias.data(), dx.data());
+      CHECK(max_relative_difference(widened(dx), c.dx) <= tolerance);
+      kernels::conv_backward_weight<float>(g, c.dy.data(), c.x.data(), dw.data());
+      CHECK(max_relative_difference(widened(dw), c.dw) <= tolerance);
+    }
+  }
+  CHECK(implicit_forwards >= 20);  // the grid reaches the implicit passes
+}
+
+TEST_CASE("float convolution passes do not depend on thread scheduling", "[conv][kernels][threads]") {
+  ThreadCount restore;
+  std::mt19937 gen(14);
+  // Split across threads: the implicit passes with several images per tile,
+  // and the im2col path with a stride.
+  for (const ConvGeometry& g : {geometry(16, 8, 1, 8, {1, 12, 12}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}),
+                                geometry(8, 8, 1, 16, {1, 24, 24}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1})}) {
+    INFO(describe(g));
+    const std::vector<float> x = random_vector<float>(g.batch * g.x_channels * volume(g.in), gen);
+    const std::vector<float> w = random_vector<float>(g.y_channels * g.x_channels * volume(g.kernel), gen);
+    const std::vector<float> dy = random_vector<float>(g.batch * g.y_channels * volume(g.out), gen);
+    auto passes = [&](int threads) {
+      set_num_threads(threads);
+      std::vector<std::vector<float>> r = {std::vector<float>(dy.size()), std::vector<float>(x.size()),
+                                           std::vector<float>(w.size())};
+      kernels::conv_forward<float>(g, x.data(), w.data(), nullptr, r[0].data());
+      kernels::conv_backward_data<float>(g, dy.data(), w.data(), nullptr, r[1].data());
+      kernels::conv_backward_weight<float>(g, dy.data(), x.data(), r[2].data());
+      return r;
+    };
+    const auto one = passes(1), two = passes(2), again = passes(2);
+    // Every output element of y and dx comes from one GEMM, blocked alike on any
+    // thread count; dw adds per-thread partial sums in a fixed order, so it
+    // repeats bit for bit on a thread count and differs across counts by rounding.
+    CHECK(one[0] == two[0]);
+    CHECK(one[1] == two[1]);
+    CHECK(two[2] == again[2]);
+    CHECK(max_relative_difference(widened(one[2]), widened(two[2])) <= 1e-5);
   }
 }
 

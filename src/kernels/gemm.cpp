@@ -6,7 +6,9 @@
 // panels of C from a shared queue, longest first (so a thread slowed by a busy
 // neighbour simply takes fewer). For a block of at most block_panels panels a
 // thread walks the k blocks: it packs that kc x nc block of op(B) into its own
-// buffer, which stays in its core's L2, and the micro-kernel of gemm_simd.cpp
+// buffer, which stays in its core's L2 (through a BPacker: from the stored B
+// for gemm, straight from the caller's data for gemm_packing_b, e.g. the
+// implicit convolutions of conv_implicit.cpp), and the micro-kernel of gemm_simd.cpp
 // runs over it, keeping one A panel (kc x tile_rows) in L1 while the B panels
 // stream past, and a tile_rows x tile_cols tile of C in registers. The first k
 // block applies beta (not reading C when it is 0), the later ones add. C is split
@@ -154,9 +156,9 @@ class UnitQueue {
 // C = alpha * op(A) * op(B) + beta * C in float, through the packed kernel.
 class PackedProduct {
  public:
-  PackedProduct(const SgemmKernel& kernel, StridedMatrix a, StridedMatrix b, std::int64_t M, std::int64_t N,
+  PackedProduct(const SgemmKernel& kernel, StridedMatrix a, const BPacker& pack_b, std::int64_t M, std::int64_t N,
                 std::int64_t K, float alpha, float beta, float* c, std::int64_t ldc)
-      : kernel_(kernel), a_(a), b_(b), M_(M), N_(N), K_(K), alpha_(alpha), beta_(beta), c_(c), ldc_(ldc),
+      : kernel_(kernel), a_(a), pack_b_(pack_b), M_(M), N_(N), K_(K), alpha_(alpha), beta_(beta), c_(c), ldc_(ldc),
         plan_(plan_product(kernel, M, N, K)), rows_padded_(round_up(M, kernel.tile_rows)) {}
 
   void run() {
@@ -204,14 +206,15 @@ class PackedProduct {
     const std::int64_t m = std::min(mc, M_ - i0), n = std::min(nc, N_ - j0);
     for (std::int64_t k0 = 0; k0 < K_; k0 += plan_.kc) {
       const std::int64_t kc = std::min(plan_.kc, K_ - k0);
-      kernel_.pack_b(offset(b_, k0, j0), kc, n, packed_b);
+      pack_b_(k0, kc, j0, n, kernel_.tile_cols, packed_b);
       kernel_.multiply(packed_a_ + k0 * rows_padded_ + i0 * kc, packed_b, m, n, kc, k0 == 0 ? beta_ : 1.0f,
                        c_ + i0 * ldc_ + j0, ldc_);
     }
   }
 
   const SgemmKernel& kernel_;
-  StridedMatrix a_, b_;
+  StridedMatrix a_;
+  const BPacker& pack_b_;
   std::int64_t M_, N_, K_;
   float alpha_, beta_;
   float* c_;
@@ -297,13 +300,25 @@ void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64
     return;
   }
   if constexpr (std::is_same_v<T, float>) {
-    PackedProduct(sgemm_kernel_for(simd_level()), operand(trans_a, A, lda), operand(trans_b, B, ldb), M, N, K,
-                  alpha, beta, C, ldc)
-        .run();
+    const SgemmKernel& kernel = sgemm_kernel_for(simd_level());
+    const StridedMatrix b = operand(trans_b, B, ldb);
+    const BPacker pack_b = [&](std::int64_t k0, std::int64_t kc, std::int64_t j0, std::int64_t n, std::int64_t,
+                               float* out) { kernel.pack_b(offset(b, k0, j0), kc, n, out); };
+    PackedProduct(kernel, operand(trans_a, A, lda), pack_b, M, N, K, alpha, beta, C, ldc).run();
   } else {
     scale_c(M, N, beta, C, ldc);
     portable_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
   }
+}
+
+void gemm_packing_b(bool trans_a, std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A,
+                    std::int64_t lda, const BPacker& pack_b, float beta, float* C, std::int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0 || alpha == 0.0f) {
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  PackedProduct(sgemm_kernel_for(simd_level()), operand(trans_a, A, lda), pack_b, M, N, K, alpha, beta, C, ldc).run();
 }
 
 template <class T>

@@ -21,6 +21,7 @@
 // checks) is a portable blocked loop.
 
 #include <cstdint>
+#include <functional>
 
 namespace xgrad::kernels {
 
@@ -30,6 +31,20 @@ namespace xgrad::kernels {
 template <class T>
 void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, T alpha, const T* A,
           std::int64_t lda, const T* B, std::int64_t ldb, T beta, T* C, std::int64_t ldc);
+
+/// Writes the block of op(B) at rows [k0, k0 + kc) and columns [j0, j0 + n) as
+/// B panels of panel_cols columns (j0 is a multiple of panel_cols): panel p at
+/// out + p * kc * panel_cols holds element [k, j] at [k * panel_cols + j], and
+/// zeros past column n. Called concurrently from several threads.
+using BPacker = std::function<void(std::int64_t k0, std::int64_t kc, std::int64_t j0, std::int64_t n,
+                                   std::int64_t panel_cols, float* out)>;
+
+/// C = alpha * op(A) * B + beta * C, with B never stored: pack_b writes each
+/// block straight into the packed layout (an implicit GEMM, e.g. a convolution
+/// whose column matrix is read from the image while packing). Same blocking,
+/// threading and rules as gemm<float>.
+void gemm_packing_b(bool trans_a, std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A,
+                    std::int64_t lda, const BPacker& pack_b, float beta, float* C, std::int64_t ldc);
 
 /// The same product as a plain triple loop, for checking gemm in tests.
 template <class T>

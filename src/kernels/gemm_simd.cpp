@@ -69,17 +69,76 @@ void pack_row_runs(const float* src, std::int64_t k_stride, std::int64_t kc, std
   }
 }
 
-// One panel of `cols` <= Width columns from any source (a transposed one: unit
-// stride along k), 8 k at a time so that a block's reads (8 k of each column)
-// and writes (8 rows of the panel) stay in a few cache lines.
+// Transposing a square block in registers: dst[k * dst_stride + j] = scale *
+// rows[j][k] for j, k < kTransposeBlock (8 with AVX, 4 with SSE2: unpack,
+// shuffle and lane-permute steps instead of one scalar load and store per
+// element).
+#if defined(XGRAD_SIMD_AVX512) || defined(XGRAD_SIMD_AVX2)
+constexpr std::int64_t kTransposeBlock = 8;
+
+void transpose_block(const float* const* rows, float scale, float* dst, std::int64_t dst_stride) {
+  __m256 r[8], t[8];
+  for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(rows[j]);
+  for (int j = 0; j < 8; j += 2) {  // interleave row pairs
+    t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+    t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+  }
+  for (int j = 0; j < 8; j += 4) {  // 4x4 blocks within each 128-bit lane
+    r[j] = _mm256_shuffle_ps(t[j], t[j + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  const __m256 factor = _mm256_set1_ps(scale);
+  for (int k = 0; k < 4; ++k) {  // swap the lanes' halves
+    _mm256_storeu_ps(dst + k * dst_stride, _mm256_mul_ps(factor, _mm256_permute2f128_ps(r[k], r[k + 4], 0x20)));
+    _mm256_storeu_ps(dst + (k + 4) * dst_stride, _mm256_mul_ps(factor, _mm256_permute2f128_ps(r[k], r[k + 4], 0x31)));
+  }
+}
+#else
+constexpr std::int64_t kTransposeBlock = 4;
+
+void transpose_block(const float* const* rows, float scale, float* dst, std::int64_t dst_stride) {
+  __m128 r0 = _mm_loadu_ps(rows[0]), r1 = _mm_loadu_ps(rows[1]), r2 = _mm_loadu_ps(rows[2]), r3 = _mm_loadu_ps(rows[3]);
+  _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+  const __m128 factor = _mm_set1_ps(scale);
+  _mm_storeu_ps(dst, _mm_mul_ps(factor, r0));
+  _mm_storeu_ps(dst + dst_stride, _mm_mul_ps(factor, r1));
+  _mm_storeu_ps(dst + 2 * dst_stride, _mm_mul_ps(factor, r2));
+  _mm_storeu_ps(dst + 3 * dst_stride, _mm_mul_ps(factor, r3));
+}
+#endif
+
+// panel[k * Width + j] = scale * X[k, j] for k in [k0, k1), j in [j0, j1): any source.
+template <int Width>
+void pack_elements(PanelSource x, std::int64_t k0, std::int64_t k1, std::int64_t j0, std::int64_t j1, float scale,
+                   float* out) {
+  for (std::int64_t j = j0; j < j1; ++j)
+    for (std::int64_t k = k0; k < k1; ++k) out[k * Width + j] = scale * x.data[k * x.k_stride + j * x.j_stride];
+}
+
+// One panel of `cols` <= Width columns from any source. A transposed one (unit
+// stride along k: the source's rows are the panel's columns) goes through
+// register transposes of whole blocks, the rest element by element, 8 k at a
+// time so that a block's reads (8 k of each column) and writes (8 rows of the
+// panel) stay in a few cache lines.
 template <int Width>
 void pack_panel(PanelSource x, std::int64_t kc, std::int64_t cols, float scale, float* out) {
-  constexpr std::int64_t block = 8;
-  for (std::int64_t k0 = 0; k0 < kc; k0 += block) {
-    const std::int64_t k1 = smaller(k0 + block, kc);
-    for (std::int64_t j = 0; j < cols; ++j)
-      for (std::int64_t k = k0; k < k1; ++k) out[k * Width + j] = scale * x.data[k * x.k_stride + j * x.j_stride];
+  std::int64_t whole_cols = 0, whole_k = 0;
+  if (x.k_stride == 1) {
+    whole_cols = cols / kTransposeBlock * kTransposeBlock;
+    whole_k = kc / kTransposeBlock * kTransposeBlock;
+    for (std::int64_t j = 0; j < whole_cols; j += kTransposeBlock)
+      for (std::int64_t k = 0; k < whole_k; k += kTransposeBlock) {
+        const float* rows[kTransposeBlock];
+        for (std::int64_t i = 0; i < kTransposeBlock; ++i) rows[i] = x.data + (j + i) * x.j_stride + k;
+        transpose_block(rows, scale, out + k * Width + j, Width);
+      }
+    pack_elements<Width>(x, whole_k, kc, 0, whole_cols, scale, out);
   }
+  constexpr std::int64_t block = 8;
+  for (std::int64_t k0 = 0; k0 < kc; k0 += block)
+    pack_elements<Width>(x, k0, smaller(k0 + block, kc), whole_cols, cols, scale, out);
   for (std::int64_t k = 0; k < kc; ++k)
     for (std::int64_t j = cols; j < Width; ++j) out[k * Width + j] = 0.0f;
 }
@@ -103,6 +162,50 @@ void pack_a(StridedMatrix a, std::int64_t rows, std::int64_t kc, float alpha, fl
 
 void pack_b(StridedMatrix b, std::int64_t kc, std::int64_t cols, float* out) {
   pack_panels<kTileCols>({b.data, b.row_stride, b.col_stride}, kc, cols, 1.0f, out);
+}
+
+void pack_b_rows(const float* const* rows, std::int64_t kc, std::int64_t col0, std::int64_t cols, float* out) {
+  const std::int64_t panel_size = kc * kTileCols;
+  // Panel by panel (the columns cut where they cross from one panel into the
+  // next), each written front to back.
+  for (std::int64_t j = col0, end = col0 + cols; j < end;) {
+    const std::int64_t panel = j / kTileCols, column = j - panel * kTileCols;
+    const std::int64_t count = smaller(end - j, kTileCols - column), offset = j - col0;
+    float* dst = out + panel * panel_size + column;
+    if (count == kTileCols) {  // whole panel rows: vector copies
+      for (std::int64_t k = 0; k < kc; ++k, dst += kTileCols)
+#pragma GCC unroll 4
+        for (int v = 0; v < kTileVectors; ++v)
+          Vec::load_unaligned(rows[k] + offset + v * kWidth).store_unaligned(dst + v * kWidth);
+    } else {
+      for (std::int64_t k = 0; k < kc; ++k, dst += kTileCols)
+        for (std::int64_t i = 0; i < count; ++i) dst[i] = rows[k][offset + i];
+    }
+    j += count;
+  }
+}
+
+// Rows k_count of one panel, from rows_out on, column j read from
+// columns[j][0 : k_count]; zero past column cols <= kTileCols.
+void pack_b_panel_columns(const float* const* columns, std::int64_t cols, std::int64_t k_count, float* rows_out) {
+  const std::int64_t whole_cols = cols / kTransposeBlock * kTransposeBlock;
+  const std::int64_t whole_k = k_count / kTransposeBlock * kTransposeBlock;
+  for (std::int64_t j = 0; j < whole_cols; j += kTransposeBlock)
+    for (std::int64_t k = 0; k < whole_k; k += kTransposeBlock) {
+      const float* rows[kTransposeBlock];
+      for (std::int64_t i = 0; i < kTransposeBlock; ++i) rows[i] = columns[j + i] + k;
+      transpose_block(rows, 1.0f, rows_out + k * kTileCols + j, kTileCols);
+    }
+  for (std::int64_t j = 0; j < cols; ++j)  // what the blocks left
+    for (std::int64_t k = j < whole_cols ? whole_k : 0; k < k_count; ++k) rows_out[k * kTileCols + j] = columns[j][k];
+  for (std::int64_t k = 0; k < k_count; ++k)
+    for (std::int64_t j = cols; j < kTileCols; ++j) rows_out[k * kTileCols + j] = 0.0f;
+}
+
+void pack_b_columns(const float* const* columns, std::int64_t cols, std::int64_t kc, std::int64_t k_first,
+                    std::int64_t k_count, float* out) {
+  for (std::int64_t j0 = 0; j0 < cols; j0 += kTileCols)
+    pack_b_panel_columns(columns + j0, smaller(kTileCols, cols - j0), k_count, out + j0 * kc + k_first * kTileCols);
 }
 
 // C = acc + beta * C for a tile of Rows x cols, cols <= Vectors * kWidth.
@@ -191,7 +294,7 @@ void multiply(const float* packed_a, const float* packed_b, std::int64_t m, std:
 template <class Arch>
 SgemmKernel sgemm_kernel(Arch) {
   using namespace XGRAD_SIMD_NS;
-  return {kTileRows, kTileCols, kDepth, &pack_a, &pack_b, &multiply};
+  return {kTileRows, kTileCols, kDepth, &pack_a, &pack_b, &pack_b_rows, &pack_b_columns, &multiply};
 }
 
 template SgemmKernel sgemm_kernel<XGRAD_SIMD_ARCH>(XGRAD_SIMD_ARCH);

@@ -35,6 +35,17 @@ struct SgemmKernel {
   void (*pack_a)(StridedMatrix a, std::int64_t rows, std::int64_t kc, float alpha, float* out);
   /// Packs kc rows and `cols` columns (any count) of `b` into B panels.
   void (*pack_b)(StridedMatrix b, std::int64_t kc, std::int64_t cols, float* out);
+  /// Writes columns [col0, col0 + cols) of the B panels of a block of depth kc,
+  /// row k's entries read from rows[k][0 : cols] (unit stride); the panels'
+  /// other columns are left alone. For B matrices whose rows are not evenly
+  /// spaced (an implicit convolution's shifted image rows).
+  void (*pack_b_rows)(const float* const* rows, std::int64_t kc, std::int64_t col0, std::int64_t cols, float* out);
+  /// Writes rows [k_first, k_first + k_count) of the B panels of a block of
+  /// depth kc and `cols` columns (zeros past them), column j's entries read
+  /// from columns[j][0 : k_count] (unit stride along k: a transposed B whose
+  /// rows are not evenly spaced).
+  void (*pack_b_columns)(const float* const* columns, std::int64_t cols, std::int64_t kc, std::int64_t k_first,
+                         std::int64_t k_count, float* out);
   /// C[0:m, 0:n] = A·B + beta * C for packed blocks of A (m rows) and B (n columns)
   /// of depth kc. C (row-major, leading dimension ldc) is not read when beta == 0.
   void (*multiply)(const float* packed_a, const float* packed_b, std::int64_t m, std::int64_t n, std::int64_t kc,

@@ -21,6 +21,11 @@
 // cache; small images are batched, several per matrix side by side, so that
 // each GEMM is wide enough to pay for packing w. A 1x1 convolution with stride
 // 1 and no padding reads x in place.
+//
+// In float, the forward and weight passes of 2-D convolutions skip the column
+// matrix: they run as implicit GEMMs (kernels/conv_implicit.hpp). The data pass
+// of a stride-1 convolution runs as the forward pass of dy with the flipped,
+// channel-swapped weights (no col2im); other data passes use col2im.
 
 #include <cstdint>
 
