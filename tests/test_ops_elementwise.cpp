@@ -862,3 +862,21 @@ TEST_CASE("undefined tensors are refused with the op's name", "[elementwise][err
   XGRAD_REQUIRE_THROWS_WITH(zeros({1}) * Tensor(), Error, "mul", "undefined");
 }
 
+
+TEST_CASE("element-wise maps split over threads give the one-thread result", "[elementwise][threads]") {
+  manual_seed(11);
+  const Tensor x = randn({3, 301, 257});           // 232k elements: split over the outer dim
+  const Tensor row = randn({257});                 // broadcast along the two outer dims
+  const Tensor xt = randn({257, 301}).t();         // a transposed view: strided runs
+  const Tensor flat = randn({300000});             // one run, split into pieces
+  const auto results = [&] {
+    return std::vector<Tensor>{exp(x), x * row, relu(x.select(0, 1) + xt), sqrt(abs(flat)), xt - 1.0};
+  };
+  const int threads = get_num_threads();
+  set_num_threads(1);
+  const std::vector<Tensor> one = results();
+  set_num_threads(2);
+  const std::vector<Tensor> two = results();
+  set_num_threads(threads);
+  for (std::size_t i = 0; i < one.size(); ++i) CHECK(one[i].to_vector<float>() == two[i].to_vector<float>());
+}

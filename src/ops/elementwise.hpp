@@ -25,7 +25,7 @@ Tensor unary_map(const char* op, const Tensor& x, F f) {
     Tensor out = make_tensor(x.shape(), x.dtype());
     T* o = element_ptr<T>(out);
     const T* in = element_ptr<T>(x);
-    kernels::for_each_run<2>(out.shape(), {&out.strides(), &x.strides()},
+    kernels::parallel_for_each_run<2>(out.shape(), {&out.strides(), &x.strides()},
                              [&](const auto& off, std::int64_t n, const auto& step) {
                                T* po = o + off[0];
                                const T* pi = in + off[1];
@@ -53,7 +53,7 @@ Tensor binary_map(const char* op, const Tensor& a, const Tensor& b, F f) {
     T* o = element_ptr<T>(out);
     const T* pa = element_ptr<T>(ea);
     const T* pb = element_ptr<T>(eb);
-    kernels::for_each_run<3>(shape, {&out.strides(), &ea.strides(), &eb.strides()},
+    kernels::parallel_for_each_run<3>(shape, {&out.strides(), &ea.strides(), &eb.strides()},
                              [&](const auto& off, std::int64_t n, const auto& step) {
                                T* po = o + off[0];
                                const T* xa = pa + off[1];
