@@ -24,7 +24,7 @@ namespace transforms = xgrad::data::transforms;
 using namespace training_support;
 
 int main(int argc, char** argv) {
-  const Settings settings = parse(argc, argv, {.epochs = 30, .batch_size = 128, .lr = 0.1,
+  const Settings settings = parse(argc, argv, {.epochs = 20, .batch_size = 128, .lr = 0.1,
                                                .checkpoint = "resnet20_fashion_mnist.ckpt"});
   spdlog::set_pattern("[%H:%M:%S] %v");
   try {
