@@ -89,20 +89,6 @@ void backward_weight_channels(const ConvGeometry& g, const T* dy, const T* x, st
   }
 }
 
-// With every stride 1 the data pass is a forward pass over dy:
-//   dx[i] = sum_k w[k] * dy[i + pad - k * dilation] = sum_k' w[K-1-k'] * dy[i - pad' + k' * dilation]
-// with pad' = dilation * (K - 1) - pad (negative when pad exceeds it), the
-// kernel flipped and x and y swapped.
-ConvGeometry data_pass_as_forward(const ConvGeometry& g) {
-  ConvGeometry t = g;
-  for (int d = 0; d < 3; ++d) {
-    t.in[d] = g.out[d];
-    t.out[d] = g.in[d];
-    t.pad[d] = g.dilation[d] * (g.kernel[d] - 1) - g.pad[d];
-  }
-  return t;
-}
-
 // Each channel's kernel reversed in all its dims (reversing the flat tap order does that).
 template <class T>
 std::unique_ptr<T[]> flipped_kernels(const ConvGeometry& g, const T* w) {
@@ -138,7 +124,7 @@ void depthwise_backward_data(const ConvGeometry& g, const T* dy, const T* w, con
     });
     return;
   }
-  const ConvGeometry as_forward = data_pass_as_forward(g);
+  const ConvGeometry as_forward = data_pass_geometry(g);  // channels are equal: the swap changes nothing
   const std::unique_ptr<T[]> flipped = flipped_kernels(g, w);
   detail::parallel_for(0, planes, grain(work), [&](std::int64_t begin, std::int64_t end) {
     simd_call(DepthwiseForwardSimd{}, as_forward, dy, flipped.get(), bias, begin, end, dx);

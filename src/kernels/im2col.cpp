@@ -235,17 +235,6 @@ bool data_pass_is_forward(const ConvGeometry& g) {
   return true;
 }
 
-ConvGeometry data_pass_geometry(const ConvGeometry& g) {
-  ConvGeometry t = g;
-  std::swap(t.x_channels, t.y_channels);
-  for (int d = 0; d < 3; ++d) {
-    t.in[d] = g.out[d];
-    t.out[d] = g.in[d];
-    t.pad[d] = g.dilation[d] * (g.kernel[d] - 1) - g.pad[d];
-  }
-  return t;
-}
-
 // w̃ [x_channels, y_channels / groups, *kernel] of data_pass_geometry: each
 // group's channel roles swapped, the kernel flipped in every dim (which
 // reverses its flat index). Kept per thread so repeated passes reuse the pages.
@@ -265,6 +254,17 @@ const T* flipped_weights(const ConvGeometry& g, const T* w) {
 }
 
 }  // namespace
+
+ConvGeometry data_pass_geometry(const ConvGeometry& g) {
+  ConvGeometry t = g;
+  std::swap(t.x_channels, t.y_channels);
+  for (int d = 0; d < 3; ++d) {
+    t.in[d] = g.out[d];
+    t.out[d] = g.in[d];
+    t.pad[d] = g.dilation[d] * (g.kernel[d] - 1) - g.pad[d];
+  }
+  return t;
+}
 
 template <class T>
 void im2col(const ConvGeometry& g, const T* x_group, std::int64_t line_begin, std::int64_t line_end, T* columns,

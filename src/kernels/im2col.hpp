@@ -70,6 +70,12 @@ void col2im_reference(const ConvGeometry& g, const T* columns, std::int64_t ld, 
 // overwritten, not accumulated.
 
 /// y = x ⋆ w + bias (bias [y_channels]).
+/// The geometry of the data pass run as a forward pass (valid with every stride 1):
+///   dx[i] = sum_k w[k] dy[i + pad - k dilation] = sum_k' w[K-1-k'] dy[i - pad' + k' dilation]
+/// with pad' = dilation (K - 1) - pad (negative when pad exceeds it): dy is the
+/// input, dx the output, x and y channels swapped; the weights must be flipped.
+ConvGeometry data_pass_geometry(const ConvGeometry& g);
+
 template <class T>
 void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y);
 
