@@ -790,7 +790,8 @@ struct PassesCase {
 // The grid the float passes are checked over: 2-D geometries of every kind the
 // implicit passes take (strides, padding up to and beyond the kernel's reach,
 // dilation, groups, 1x1 with padding, widths around the 48- and 16-column
-// panels, several images per tile, whole-image and line runs) and im2col's
+// panels and the 16-float vectors of the weight gradient's dot products,
+// several images per tile, whole-image and line runs) and im2col's
 // (3-D, 1x1 in place; the data pass of strided ones).
 std::vector<ConvGeometry> pass_geometries() {
   std::vector<ConvGeometry> out;
@@ -809,7 +810,9 @@ std::vector<ConvGeometry> pass_geometries() {
   add(geometry(2, 3, 1, 8, {1, 5, 7}, {1, 1, 1}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));      // 1x1, padded
   add(geometry(2, 3, 1, 8, {1, 5, 7}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}));      // 1x1, in place
   add(geometry(40, 3, 3, 6, {1, 4, 4}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));     // many images per tile
-  add(geometry(2, 16, 1, 24, {1, 30, 33}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));  // several k blocks
+  // Several k blocks; the weight gradient as dot products (24 x 144 products) and as a GEMM (48 x 144).
+  add(geometry(2, 16, 1, 24, {1, 30, 33}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));
+  add(geometry(2, 16, 1, 48, {1, 30, 33}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));
   add(geometry(2, 4, 1, 5, {1, 9, 11}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}));
   add(geometry(2, 4, 2, 6, {1, 9, 11}, {1, 3, 3}, {1, 1, 2}, {0, 1, 1}, {1, 1, 1}));
   add(geometry(2, 3, 1, 4, {1, 12, 12}, {1, 7, 7}, {1, 2, 2}, {0, 3, 3}, {1, 1, 1}));

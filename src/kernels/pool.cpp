@@ -7,6 +7,7 @@
 #include "kernels/pool.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -81,11 +82,13 @@ void for_each_output_row(const PoolGeometry& g, std::vector<std::int64_t>& rows,
   }
 }
 
-PoolRow simd_row(const PoolGeometry& g, const float* plane, const std::vector<std::int64_t>& rows) {
-  return {.plane = plane,
+// Plane p's row kernel arguments; `input` is the whole input (planes after p may be read and dropped).
+PoolRow simd_row(const PoolGeometry& g, const float* input, std::int64_t p, const std::vector<std::int64_t>& rows) {
+  return {.plane = input + p * g.in_plane(),
           .row_offsets = rows.data(),
           .rows = static_cast<std::int64_t>(rows.size()),
           .width = g.in[2],
+          .readable = (g.planes - p) * g.in_plane(),
           .kernel = g.kernel[2],
           .stride = g.stride[2],
           .padding = g.padding[2],
@@ -95,12 +98,16 @@ PoolRow simd_row(const PoolGeometry& g, const float* plane, const std::vector<st
 // ---- max ---------------------------------------------------------------------
 
 // Max pooling's step: v, at plane offset i, takes over when greater than the
-// best so far or NaN. Branch-free, as random data defeats branch prediction.
+// best so far or NaN. Selects through bit masks: GCC turns `take ? v : best`
+// into branches, which random data mispredicts (20 ns per LeNet output).
 template <class T>
 void consider(T v, std::int64_t i, T& best, std::int64_t& best_index) {
+  using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
   const bool take = (v > best) | std::isnan(v);
-  best = take ? v : best;
-  best_index = take ? i : best_index;
+  const Bits mask = Bits{0} - static_cast<Bits>(take);
+  best = std::bit_cast<T>((std::bit_cast<Bits>(v) & mask) | (std::bit_cast<Bits>(best) & ~mask));
+  const std::int64_t index_mask = -static_cast<std::int64_t>(take);
+  best_index = (i & index_mask) | (best_index & ~index_mask);
 }
 
 // out[j] and indices[j] (unless null) for output columns [begin, end) of a row.
@@ -239,7 +246,7 @@ void max_pool_forward(const PoolGeometry& g, const T* input, T* output, std::int
         max_columns(g, plane, rows, 0, inner.begin, out, idx);
         std::int64_t done = inner.begin;
         if constexpr (std::is_same_v<T, float>)
-          if (vectorise) done = max_row_simd(simd_row(g, plane, rows), inner.begin, inner.end, out, idx);
+          if (vectorise) done = max_row_simd(simd_row(g, input, p, rows), inner.begin, inner.end, out, idx);
         max_columns(g, plane, rows, done, g.out[2], out, idx);
       });
     }
@@ -300,7 +307,7 @@ void avg_pool_forward(const PoolGeometry& g, bool count_include_pad, const T* in
         std::int64_t done = inner.begin;
         if constexpr (std::is_same_v<T, float>) {
           const auto divisor = static_cast<float>(avg_divisor(sd, sh, inside, count_include_pad));
-          done = avg_row_simd(simd_row(g, plane, rows), inner.begin, inner.end, divisor, out);
+          done = avg_row_simd(simd_row(g, input, p, rows), inner.begin, inner.end, divisor, out);
         }
         avg_columns(g, plane, rows, sd, sh, count_include_pad, done, g.out[2], out);
       });

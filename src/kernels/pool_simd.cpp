@@ -7,6 +7,7 @@
 
 #include "kernels/pool_simd.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "kernels/simd.hpp"
@@ -57,18 +58,46 @@ bool block_fits(const PoolRow& row, std::int64_t j, std::int64_t begin, std::int
   return j >= begin && j + kLanes <= end && start + (row.kernel - 1) * row.dilation + Stride * (kLanes - 1) < row.width;
 }
 
-// Runs block(j) over whole vectors of columns from `begin`; a last block that
-// overlaps the previous one ends at `end` (its columns are computed twice, to
-// the same values). Returns the first column left to the caller.
+// A vector of columns from j reads nothing before the plane or past plane + readable.
+template <int Stride>
+bool block_readable(const PoolRow& row, std::int64_t j) {
+  const std::int64_t start = j * Stride - row.padding;
+  std::int64_t last_row = 0;
+  for (std::int64_t r = 0; r < row.rows; ++r) last_row = std::max(last_row, row.row_offsets[r]);
+  return start >= 0 && last_row + start + (row.kernel - 1) * row.dilation + Stride * (kLanes - 1) < row.readable;
+}
+
+// Runs block(j, kLanes) over whole vectors of columns from `begin`; a last
+// block that overlaps the previous one ends at `end` (its columns are computed
+// twice, to the same values). Columns left that a vector inside the row cannot
+// reach (a row narrower than a vector) go to block(j, end - j): a vector whose
+// lanes past `end` read on past the row, within the plane's readable floats,
+// and are not stored. Returns the first column left to the caller.
 template <int Stride, class Block>
 std::int64_t for_each_block(const PoolRow& row, std::int64_t begin, std::int64_t end, Block block) {
   std::int64_t j = begin;
-  for (; block_fits<Stride>(row, j, begin, end); j += kLanes) block(j);
+  for (; block_fits<Stride>(row, j, begin, end); j += kLanes) block(j, kLanes);
   if (j < end && j > begin && block_fits<Stride>(row, end - kLanes, begin, end)) {
-    block(end - kLanes);
-    j = end;
+    block(end - kLanes, kLanes);
+    return end;
+  }
+  if (j < end && block_readable<Stride>(row, j)) {
+    block(j, end - j);
+    return end;
   }
   return j;
+}
+
+// The first `count` lanes of v to out.
+template <class T, class V>
+void store_first(const V& v, std::int64_t count, T* out) {
+  if (count == kLanes) {
+    v.store_unaligned(out);
+    return;
+  }
+  alignas(64) T lanes[kLanes];
+  v.store_aligned(lanes);
+  std::copy(lanes, lanes + count, out);
 }
 
 // {0, Stride, 2 * Stride, ...}: each lane's column offset from lane 0.
@@ -82,7 +111,7 @@ Batch lane_offsets() {
 template <int Stride, bool WithIndices>
 std::int64_t max_row(const PoolRow& row, std::int64_t begin, std::int64_t end, float* out, std::int64_t* indices) {
   const Batch lanes = lane_offsets<Stride>();
-  return for_each_block<Stride>(row, begin, end, [&](std::int64_t j) {
+  return for_each_block<Stride>(row, begin, end, [&](std::int64_t j, std::int64_t count) {
     const std::int64_t start = j * Stride - row.padding;
     Batch best(-std::numeric_limits<float>::infinity());
     Batch best_index = lanes + Batch(static_cast<float>(row.row_offsets[0] + start));
@@ -98,25 +127,25 @@ std::int64_t max_row(const PoolRow& row, std::int64_t begin, std::int64_t end, f
               xsimd::select(take, lanes + Batch(static_cast<float>(row.row_offsets[r] + start + column)), best_index);
       }
     }
-    best.store_unaligned(out + j);
+    store_first(best, count, out + j);
     if constexpr (WithIndices) {
       alignas(64) float found[kLanes];
       best_index.store_aligned(found);
-      for (std::int64_t l = 0; l < kLanes; ++l) indices[j + l] = static_cast<std::int64_t>(found[l]);
+      for (std::int64_t l = 0; l < count; ++l) indices[j + l] = static_cast<std::int64_t>(found[l]);
     }
   });
 }
 
 template <int Stride>
 std::int64_t avg_row(const PoolRow& row, std::int64_t begin, std::int64_t end, float divisor, float* out) {
-  return for_each_block<Stride>(row, begin, end, [&](std::int64_t j) {
+  return for_each_block<Stride>(row, begin, end, [&](std::int64_t j, std::int64_t count) {
     const std::int64_t start = j * Stride - row.padding;
     Batch sum(0.0f);
     for (std::int64_t r = 0; r < row.rows; ++r) {
       const float* p = row.plane + row.row_offsets[r] + start;
       for (std::int64_t k = 0; k < row.kernel; ++k) sum += load_every<Stride>(p + k * row.dilation);
     }
-    (sum / Batch(divisor)).store_unaligned(out + j);
+    store_first(sum / Batch(divisor), count, out + j);
   });
 }
 

@@ -17,16 +17,18 @@ struct PoolRow {
   const float* plane;
   const std::int64_t* row_offsets;
   std::int64_t rows;
-  std::int64_t width;  ///< input row length
+  std::int64_t width;     ///< input row length
+  std::int64_t readable;  ///< floats readable from plane (to the input's end)
   std::int64_t kernel, stride, padding, dilation;
 };
 
 /// Max pooling of output columns [begin, end), whose windows must lie inside
 /// the input row: writes out[j] and, unless indices is null, indices[j] (flat
 /// position in the plane; exact below 2^24) for whole vectors of columns (the
-/// last one may overlap the one before and end at `end`), and returns the first
-/// column it left to the caller. Handles stride 1 and 2; any other stride, or
-/// fewer than a vector of columns, returns `begin`.
+/// last one may overlap the one before and end at `end`; in a row narrower than
+/// a vector, a vector whose extra lanes read on past the row, within
+/// `readable`, and are dropped), and returns the first column it left to the
+/// caller. Handles stride 1 and 2; any other stride returns `begin`.
 struct MaxPoolRowKernel {
   template <class Arch>
   std::int64_t operator()(Arch, const PoolRow& row, std::int64_t begin, std::int64_t end, float* out,
