@@ -12,6 +12,7 @@
 #include "kernels/im2col.hpp"
 
 #include <algorithm>
+#include <numeric>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -20,6 +21,7 @@
 #include "kernels/conv_implicit.hpp"
 #include "kernels/gemm.hpp"
 #include "util/parallel.hpp"
+#include "xgrad/parallel.hpp"
 
 namespace xgrad::kernels {
 
@@ -67,7 +69,7 @@ struct Layout {
       images_per_tile = 1;
     } else {  // tiles of whole images
       tile_lines = lines;
-      images_per_tile = std::clamp(width / y_plane, std::int64_t{1}, std::max<std::int64_t>(1, g.batch));
+      images_per_tile = balanced_images_per_tile(g, width / y_plane);
     }
     tiles_per_image = ceil_div(lines, tile_lines);
     image_blocks = ceil_div(g.batch, images_per_tile);
@@ -254,6 +256,14 @@ const T* flipped_weights(const ConvGeometry& g, const T* w) {
 }
 
 }  // namespace
+
+std::int64_t balanced_images_per_tile(const ConvGeometry& g, std::int64_t wanted) {
+  const std::int64_t batch = std::max<std::int64_t>(1, g.batch);
+  const std::int64_t threads = get_num_threads();
+  const std::int64_t step = threads / std::gcd(threads, g.groups);  // tiles per group that make groups * tiles even
+  const std::int64_t tiles = ceil_div(batch, std::clamp(wanted, std::int64_t{1}, batch));
+  return ceil_div(batch, std::min(batch, ceil_div(tiles, step) * step));
+}
 
 ConvGeometry data_pass_geometry(const ConvGeometry& g) {
   ConvGeometry t = g;
