@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/conv_implicit.hpp"
+#include "kernels/conv_winograd.hpp"
 #include "kernels/depthwise.hpp"
 #include "kernels/depthwise_simd.hpp"
 #include "kernels/gemm.hpp"
@@ -824,6 +825,13 @@ std::vector<ConvGeometry> pass_geometries() {
   add(geometry(3, 4, 1, 40, {1, 5, 1}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));
   add(geometry(2, 3, 1, 160, {1, 7, 7}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}));
   add(geometry(50, 2, 1, 64, {1, 3, 3}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));
+  // Winograd F(2x2, 3x3) forwards (and data passes): odd output sizes (a last
+  // tile half outside), padding 0, 1 and 2, several blocks of tile rows.
+  add(geometry(2, 32, 1, 40, {1, 13, 15}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));
+  add(geometry(3, 33, 1, 32, {1, 17, 18}, {1, 3, 3}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}));
+  add(geometry(1, 32, 1, 35, {1, 12, 12}, {1, 3, 3}, {1, 1, 1}, {0, 2, 2}, {1, 1, 1}));
+  add(geometry(5, 32, 1, 40, {1, 40, 40}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));
+  add(geometry(1, 32, 1, 256, {1, 13, 13}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));  // weights split over threads
   return out;
 }
 
@@ -835,10 +843,11 @@ TEST_CASE("float convolution passes match the reference twins on the implicit an
   // float rounding over sums of up to ~1500 products of N(0, 1) values stays
   // near 1e-5; a wrong index or a missed tap gives errors of order 1.
   const double tolerance = 1e-4;
-  int implicit_forwards = 0;
+  int implicit_forwards = 0, winograd_forwards = 0;
   for (const ConvGeometry& g : pass_geometries()) {
     INFO(describe(g) << ", groups " << g.groups << ", batch " << g.batch);
     implicit_forwards += kernels::implicit_conv_fits(g);
+    winograd_forwards += kernels::winograd_conv_fits(g);
     const PassesCase c(g, gen);
     for (int threads : {1, 2}) {
       set_num_threads(threads);
@@ -852,6 +861,7 @@ TEST_CASE("float convolution passes match the reference twins on the implicit an
     }
   }
   CHECK(implicit_forwards >= 20);  // the grid reaches the implicit passes
+  CHECK(winograd_forwards == 5);   // and the Winograd ones
 }
 
 TEST_CASE("float convolution passes do not depend on thread scheduling", "[conv][kernels][threads]") {
@@ -860,6 +870,7 @@ TEST_CASE("float convolution passes do not depend on thread scheduling", "[conv]
   // Split across threads: the implicit passes with several images per tile,
   // and the im2col path with a stride.
   for (const ConvGeometry& g : {geometry(16, 8, 1, 8, {1, 12, 12}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}),
+                                geometry(6, 32, 1, 32, {1, 20, 20}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}),
                                 geometry(8, 8, 1, 16, {1, 24, 24}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1})}) {
     INFO(describe(g));
     const std::vector<float> x = random_vector<float>(g.batch * g.x_channels * volume(g.in), gen);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kernels/conv_implicit.hpp"
+#include "kernels/conv_winograd.hpp"
 #include "kernels/gemm.hpp"
 #include "util/parallel.hpp"
 #include "xgrad/parallel.hpp"
@@ -332,6 +333,10 @@ void col2im_reference(const ConvGeometry& g, const T* columns, std::int64_t ld, 
 template <class T>
 void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y) {
   if constexpr (std::is_same_v<T, float>) {
+    if (winograd_conv_fits(g)) {
+      conv_forward_winograd(g, x, w, bias, y);
+      return;
+    }
     if (implicit_conv_fits(g)) {
       conv_forward_implicit(g, x, w, bias, y);
       return;

@@ -1,0 +1,196 @@
+// The Winograd F(2x2, 3x3) forward convolution (see conv_winograd.hpp).
+//
+// The output is cut into 2x2 tiles, tile_rows x tile_cols per image, and the
+// tile rows of the whole batch into equal blocks (a multiple of the thread
+// count where the batch allows). The threads take runs of blocks; for each, a
+// thread transforms the block's input tiles into V (16 matrices [x_channels,
+// tiles]), runs the 16 GEMMs into M (16 matrices [y_channels, tiles]) and
+// transforms M back into y. The transformed weights U are made once per call
+// and shared. Each y element comes from one GEMM per ξ on any thread count, so
+// results do not depend on scheduling.
+//
+// The transforms (Lavin and Gray's matrices):
+//   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   V = Bᵀ d B
+//   G  = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]             U = G g Gᵀ
+//   Aᵀ = [1 1 1 0; 0 1 -1 -1]                      Y = Aᵀ M A
+// An input tile's columns are read as the even and odd columns of its rows,
+// split once per tile row, so every transform loop runs at unit stride over
+// the tiles of a row.
+
+#include "kernels/conv_winograd.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "kernels/gemm.hpp"
+#include "kernels/simd.hpp"
+#include "kernels/winograd_simd.hpp"
+#include "util/parallel.hpp"
+#include "xgrad/parallel.hpp"
+
+namespace xgrad::kernels {
+
+namespace {
+
+constexpr std::int64_t kElements = 16;  // of a transformed 4x4 tile: one GEMM each
+// Channels on each side, at least: with fewer, the GEMMs' depth (x channels) or
+// rows (y channels) are too few for the transforms to pay (measured below).
+constexpr std::int64_t kMinChannels = 32;
+// Output columns, at least: the transforms run across the tiles of a row, and
+// 7x7 or 8x8 maps (4 tiles a row) left most of their vectors empty.
+constexpr std::int64_t kMinOutputWidth = 13;
+// Floats of V and M per element ξ, about, in a block: 16 of them (8 MiB at 2^17)
+// stay in L2 and L3 while the GEMMs read them.
+constexpr std::int64_t kBlockFloats = std::int64_t{1} << 17;
+constexpr std::int64_t kMinBlockTiles = 48;  // one GEMM register panel
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+struct WinogradLayout {
+  explicit WinogradLayout(const ConvGeometry& g)
+      : tile_rows(ceil_div(g.out[1], 2)), tile_cols(ceil_div(g.out[2], 2)), batch_rows(g.batch * tile_rows) {
+    const std::int64_t wanted_tiles =
+        std::max(kMinBlockTiles, kBlockFloats / (g.x_channels + g.y_channels));
+    const std::int64_t wanted_rows = std::clamp(wanted_tiles / tile_cols, std::int64_t{1}, batch_rows);
+    const std::int64_t threads = get_num_threads();
+    const std::int64_t blocks = std::min(batch_rows, ceil_div(ceil_div(batch_rows, wanted_rows), threads) * threads);
+    rows_per_block = ceil_div(batch_rows, blocks);
+    block_count = ceil_div(batch_rows, rows_per_block);
+    block_tiles = rows_per_block * tile_cols;
+    ld = block_tiles + kWinogradSlack;
+  }
+
+  std::int64_t tile_rows, tile_cols;  // of one image
+  std::int64_t batch_rows;            // tile rows of the whole batch
+  std::int64_t rows_per_block = 0, block_count = 0, block_tiles = 0;
+  std::int64_t ld = 0;  // between rows of V and M: a block's tiles and the transforms' slack
+  std::int64_t phase_stride = tile_cols + 1 + kWinogradSlack, out_stride = tile_cols + kWinogradSlack;
+};
+
+// U [16][y_channels][x_channels] = G g Gᵀ for every kernel g, in a buffer kept
+// per calling thread (a fresh one cost its page faults on every call).
+const float* transformed_weights(const ConvGeometry& g, const float* w) {
+  thread_local std::vector<float> u;
+  const std::int64_t O = g.y_channels, C = g.x_channels;
+  u.resize(static_cast<std::size_t>(kElements * O * C));
+  float* out = u.data();  // the workers' own `u` would be another thread's variable
+  detail::parallel_for(0, O, std::max<std::int64_t>(1, 4096 / C), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t o = begin; o < end; ++o)
+      for (std::int64_t c = 0; c < C; ++c) {
+        const float* k = w + (o * C + c) * 9;
+        float gg[4][3];  // G g
+        for (int j = 0; j < 3; ++j) {
+          gg[0][j] = k[j];
+          gg[1][j] = 0.5f * (k[j] + k[3 + j] + k[6 + j]);
+          gg[2][j] = 0.5f * (k[j] - k[3 + j] + k[6 + j]);
+          gg[3][j] = k[6 + j];
+        }
+        for (int i = 0; i < 4; ++i) {
+          const float row[4] = {gg[i][0], 0.5f * (gg[i][0] + gg[i][1] + gg[i][2]),
+                                0.5f * (gg[i][0] - gg[i][1] + gg[i][2]), gg[i][2]};
+          for (int j = 0; j < 4; ++j) out[((4 * i + j) * O + o) * C + c] = row[j];
+        }
+      }
+  });
+  return out;
+}
+
+// One thread's buffers, kept per thread across calls (their contents are
+// never read before written, but for the transforms' slack, whose lanes are
+// dropped): V and M of a block (rows ld = block_tiles + slack apart), the even
+// and odd columns of the four input rows of a tile row, and the four outputs of
+// each tile of a tile row.
+struct WinogradScratch {
+  float *v, *m, *phases, *out;
+};
+
+WinogradScratch thread_scratch(const ConvGeometry& g, const WinogradLayout& l) {
+  thread_local std::vector<float> buffer;
+  const std::int64_t v = kElements * g.x_channels * l.ld, m = kElements * g.y_channels * l.ld;
+  buffer.resize(static_cast<std::size_t>(v + m + 8 * l.phase_stride + 4 * l.out_stride));
+  float* data = buffer.data();
+  return {data, data + v, data + v + m, data + v + m + 8 * l.phase_stride};
+}
+
+// Input rows 2 th - pad + i (i < 4) of a plane, split into even and odd padded
+// columns: phases[2i * stride + k] = row[2k - pad_w], phases[(2i + 1) * stride + k]
+// = row[2k + 1 - pad_w], zero outside the row.
+void split_rows(const ConvGeometry& g, const WinogradLayout& l, const float* plane, std::int64_t th, float* phases) {
+  const std::int64_t n = l.tile_cols + 1;
+  for (std::int64_t i = 0; i < 4; ++i) {
+    float* even = phases + 2 * i * l.phase_stride;
+    float* odd = even + l.phase_stride;
+    const std::int64_t ih = 2 * th - g.pad[1] + i;
+    if (ih < 0 || ih >= g.in[1]) {
+      std::fill(even, even + n, 0.0f);
+      std::fill(odd, odd + n, 0.0f);
+      continue;
+    }
+    const float* row = plane + ih * g.in[2];
+    for (std::int64_t k = 0; k < n; ++k) {
+      const std::int64_t iw = 2 * k - g.pad[2];
+      even[k] = iw >= 0 && iw < g.in[2] ? row[iw] : 0.0f;
+      odd[k] = iw + 1 >= 0 && iw + 1 < g.in[2] ? row[iw + 1] : 0.0f;
+    }
+  }
+}
+
+// The outputs of a tile row (out[(2a + b) * stride + tw]: row a, column b of
+// tile tw) into y's rows 2 th and 2 th + 1, clipped to the output.
+void store_outputs(const ConvGeometry& g, const WinogradLayout& l, const float* out, std::int64_t th, float* y_plane) {
+  for (std::int64_t a = 0; a < 2 && 2 * th + a < g.out[1]; ++a) {
+    const float* even = out + 2 * a * l.out_stride;
+    const float* odd = even + l.out_stride;
+    float* row = y_plane + (2 * th + a) * g.out[2];
+    for (std::int64_t ow = 0; ow < g.out[2]; ++ow) row[ow] = ow % 2 == 0 ? even[ow / 2] : odd[ow / 2];
+  }
+}
+
+}  // namespace
+
+bool winograd_conv_fits(const ConvGeometry& g) {
+  const bool two_d = g.in[0] == 1 && g.out[0] == 1 && g.kernel[0] == 1;
+  const bool three_by_three = g.kernel[1] == 3 && g.kernel[2] == 3;
+  const bool unit = g.stride[1] == 1 && g.stride[2] == 1 && g.dilation[1] == 1 && g.dilation[2] == 1;
+  const bool padding = g.pad[1] >= 0 && g.pad[2] >= 0;
+  return two_d && three_by_three && unit && padding && g.groups == 1 && g.batch > 0 &&
+         g.x_channels >= kMinChannels && g.y_channels >= kMinChannels && g.out[2] >= kMinOutputWidth;
+}
+
+void conv_forward_winograd(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
+  const WinogradLayout l(g);
+  const float* u = transformed_weights(g, w);
+  const std::int64_t C = g.x_channels, O = g.y_channels, ld = l.ld;
+  const std::int64_t x_plane = g.in[1] * g.in[2], y_plane = g.out[1] * g.out[2];
+  detail::parallel_for(0, l.block_count, 1, [&](std::int64_t begin, std::int64_t end) {
+    const WinogradScratch scratch = thread_scratch(g, l);
+    for (std::int64_t block = begin; block < end; ++block) {
+      const std::int64_t first_row = block * l.rows_per_block;
+      const std::int64_t rows = std::min(l.rows_per_block, l.batch_rows - first_row);
+      // V: a tile row's vectors past its end spill into the next row's tiles,
+      // which that row overwrites (rows go in order), or into the slack.
+      for (std::int64_t c = 0; c < C; ++c)
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const std::int64_t image = (first_row + r) / l.tile_rows, th = (first_row + r) % l.tile_rows;
+          split_rows(g, l, x + (image * C + c) * x_plane, th, scratch.phases);
+          simd_call(WinogradInputKernel{}, scratch.phases, l.phase_stride, l.tile_cols,
+                    scratch.v + c * ld + r * l.tile_cols, C * ld);
+        }
+      // M_ξ [O, tiles] = U_ξ [O, C] · V_ξ [C, tiles]
+      const std::int64_t tiles = rows * l.tile_cols;
+      for (std::int64_t e = 0; e < kElements; ++e)
+        gemm<float>(false, false, O, tiles, C, 1.0f, u + e * O * C, C, scratch.v + e * C * ld, ld, 0.0f,
+                    scratch.m + e * O * ld, ld);
+      for (std::int64_t o = 0; o < O; ++o)
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const std::int64_t image = (first_row + r) / l.tile_rows, th = (first_row + r) % l.tile_rows;
+          simd_call(WinogradOutputKernel{}, scratch.m + o * ld + r * l.tile_cols, O * ld, l.tile_cols,
+                    bias == nullptr ? 0.0f : bias[o], scratch.out, l.out_stride);
+          store_outputs(g, l, scratch.out, th, y + (image * O + o) * y_plane);
+        }
+    }
+  });
+}
+
+}  // namespace xgrad::kernels
