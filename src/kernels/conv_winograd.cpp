@@ -128,10 +128,22 @@ void split_rows(const ConvGeometry& g, const WinogradLayout& l, const float* pla
       continue;
     }
     const float* row = plane + ih * g.in[2];
-    for (std::int64_t k = 0; k < n; ++k) {
-      const std::int64_t iw = 2 * k - g.pad[2];
-      even[k] = iw >= 0 && iw < g.in[2] ? row[iw] : 0.0f;
-      odd[k] = iw + 1 >= 0 && iw + 1 < g.in[2] ? row[iw + 1] : 0.0f;
+    const auto at = [&](std::int64_t iw) { return iw >= 0 && iw < g.in[2] ? row[iw] : 0.0f; };
+    // Columns k whose two entries are both inside the row take the branch-free loop.
+    const std::int64_t first = std::min(n, (g.pad[2] + 1) / 2);
+    const std::int64_t last = std::clamp((g.in[2] + g.pad[2]) / 2, first, n);  // 2k + 1 - pad < in_w
+    for (std::int64_t k = 0; k < first; ++k) {
+      even[k] = at(2 * k - g.pad[2]);
+      odd[k] = at(2 * k + 1 - g.pad[2]);
+    }
+    const float* pair = row + 2 * first - g.pad[2];
+    for (std::int64_t k = first; k < last; ++k, pair += 2) {
+      even[k] = pair[0];
+      odd[k] = pair[1];
+    }
+    for (std::int64_t k = last; k < n; ++k) {
+      even[k] = at(2 * k - g.pad[2]);
+      odd[k] = at(2 * k + 1 - g.pad[2]);
     }
   }
 }
@@ -143,7 +155,12 @@ void store_outputs(const ConvGeometry& g, const WinogradLayout& l, const float* 
     const float* even = out + 2 * a * l.out_stride;
     const float* odd = even + l.out_stride;
     float* row = y_plane + (2 * th + a) * g.out[2];
-    for (std::int64_t ow = 0; ow < g.out[2]; ++ow) row[ow] = ow % 2 == 0 ? even[ow / 2] : odd[ow / 2];
+    const std::int64_t pairs = g.out[2] / 2;
+    for (std::int64_t j = 0; j < pairs; ++j) {
+      row[2 * j] = even[j];
+      row[2 * j + 1] = odd[j];
+    }
+    if (g.out[2] % 2 != 0) row[2 * pairs] = even[pairs];
   }
 }
 
