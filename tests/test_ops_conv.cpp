@@ -832,6 +832,7 @@ std::vector<ConvGeometry> pass_geometries() {
   add(geometry(1, 32, 1, 35, {1, 12, 12}, {1, 3, 3}, {1, 1, 1}, {0, 2, 2}, {1, 1, 1}));
   add(geometry(5, 32, 1, 40, {1, 40, 40}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));
   add(geometry(1, 32, 1, 256, {1, 13, 13}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));  // weights split over threads
+  add(geometry(2, 64, 1, 64, {1, 14, 13}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}));   // Winograd weight gradient
   return out;
 }
 
@@ -843,11 +844,16 @@ TEST_CASE("float convolution passes match the reference twins on the implicit an
   // float rounding over sums of up to ~1500 products of N(0, 1) values stays
   // near 1e-5; a wrong index or a missed tap gives errors of order 1.
   const double tolerance = 1e-4;
-  int implicit_forwards = 0, winograd_forwards = 0;
+  int implicit_forwards = 0, winograd_forwards = 0, winograd_weight_gradients = 0;
   for (const ConvGeometry& g : pass_geometries()) {
     INFO(describe(g) << ", groups " << g.groups << ", batch " << g.batch);
     implicit_forwards += kernels::implicit_conv_fits(g);
     winograd_forwards += kernels::winograd_conv_fits(g);
+    winograd_weight_gradients += kernels::winograd_weight_gradient_fits(g);
+    // A weight sums batch * positions products: its rounding grows with their
+    // square root (Winograd's about 3x the direct passes').
+    const double products = static_cast<double>(g.batch * volume(g.out));
+    const double weight_tolerance = tolerance * std::max(1.0, std::sqrt(products / 1500));
     const PassesCase c(g, gen);
     for (int threads : {1, 2}) {
       set_num_threads(threads);
@@ -857,11 +863,31 @@ TEST_CASE("float convolution passes match the reference twins on the implicit an
       kernels::conv_backward_data<float>(g, c.dy.data(), c.w.data(), c.x_bias.data(), dx.data());
       CHECK(max_relative_difference(widened(dx), c.dx) <= tolerance);
       kernels::conv_backward_weight<float>(g, c.dy.data(), c.x.data(), dw.data());
-      CHECK(max_relative_difference(widened(dw), c.dw) <= tolerance);
+      CHECK(max_relative_difference(widened(dw), c.dw) <= weight_tolerance);
     }
   }
   CHECK(implicit_forwards >= 20);  // the grid reaches the implicit passes
-  CHECK(winograd_forwards == 5);   // and the Winograd ones
+  CHECK(winograd_forwards == 6);   // and the Winograd ones
+  CHECK(winograd_weight_gradients == 1);
+}
+
+TEST_CASE("XGRAD_WINOGRAD's switch turns the Winograd passes off and on", "[conv][kernels]") {
+  const ConvGeometry g = geometry(2, 64, 1, 64, {1, 14, 13}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1});
+  std::mt19937 gen(15);
+  const PassesCase c(g, gen);
+  const bool saved = kernels::set_winograd_enabled(false);
+  CHECK_FALSE(kernels::winograd_conv_fits(g));
+  CHECK_FALSE(kernels::winograd_weight_gradient_fits(g));
+  std::vector<float> direct(c.dw.size()), winograd(c.dw.size());
+  kernels::conv_backward_weight<float>(g, c.dy.data(), c.x.data(), direct.data());
+  kernels::set_winograd_enabled(true);
+  CHECK(kernels::winograd_weight_gradient_fits(g));
+  kernels::conv_backward_weight<float>(g, c.dy.data(), c.x.data(), winograd.data());
+  kernels::set_winograd_enabled(saved);
+  // Both near the double reference; not bit for bit the same sums.
+  CHECK(max_relative_difference(widened(direct), c.dw) <= 1e-4);
+  CHECK(max_relative_difference(widened(winograd), c.dw) <= 1e-4);
+  CHECK(direct != winograd);
 }
 
 TEST_CASE("float convolution passes do not depend on thread scheduling", "[conv][kernels][threads]") {
@@ -871,6 +897,7 @@ TEST_CASE("float convolution passes do not depend on thread scheduling", "[conv]
   // and the im2col path with a stride.
   for (const ConvGeometry& g : {geometry(16, 8, 1, 8, {1, 12, 12}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}),
                                 geometry(6, 32, 1, 32, {1, 20, 20}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}),
+                                geometry(4, 64, 1, 64, {1, 16, 16}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}),
                                 geometry(8, 8, 1, 16, {1, 24, 24}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1})}) {
     INFO(describe(g));
     const std::vector<float> x = random_vector<float>(g.batch * g.x_channels * volume(g.in), gen);

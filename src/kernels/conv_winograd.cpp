@@ -20,12 +20,16 @@
 #include "kernels/conv_winograd.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <string_view>
 #include <numeric>
 #include <vector>
 
 #include "kernels/gemm.hpp"
 #include "kernels/simd.hpp"
 #include "kernels/winograd_simd.hpp"
+#include "util/log.hpp"
 #include "util/parallel.hpp"
 #include "xgrad/parallel.hpp"
 
@@ -35,8 +39,11 @@ namespace {
 
 constexpr std::int64_t kElements = 16;  // of a transformed 4x4 tile: one GEMM each
 // Channels on each side, at least: with fewer, the GEMMs' depth (x channels) or
-// rows (y channels) are too few for the transforms to pay (measured below).
+// rows (y channels) are too few for the transforms to pay (bench_kernels, 1
+// thread: 16->16 at 32x32 3-5 % slower than direct, 32->32 at 16x16 7 %
+// faster; the weight gradient of 32->32 at 16x16 12 % slower).
 constexpr std::int64_t kMinChannels = 32;
+constexpr std::int64_t kMinGradientChannels = 64;
 // Output columns, at least: the transforms run across the tiles of a row, and
 // 7x7 or 8x8 maps (4 tiles a row) left most of their vectors empty.
 constexpr std::int64_t kMinOutputWidth = 13;
@@ -164,36 +171,110 @@ void store_outputs(const ConvGeometry& g, const WinogradLayout& l, const float* 
   }
 }
 
+// V of the block's tile rows [first_row, first_row + rows). A tile row's
+// vectors past its end spill into the next row's tiles, which that row
+// overwrites (rows go in order), or into the slack.
+void transform_inputs(const ConvGeometry& g, const WinogradLayout& l, const float* x, std::int64_t first_row,
+                      std::int64_t rows, const WinogradScratch& scratch) {
+  const std::int64_t C = g.x_channels, x_plane = g.in[1] * g.in[2];
+  for (std::int64_t c = 0; c < C; ++c)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t image = (first_row + r) / l.tile_rows, th = (first_row + r) % l.tile_rows;
+      split_rows(g, l, x + (image * C + c) * x_plane, th, scratch.phases);
+      simd_call(WinogradInputKernel{}, scratch.phases, l.phase_stride, l.tile_cols,
+                scratch.v + c * l.ld + r * l.tile_cols, C * l.ld);
+    }
+}
+
+// Rows 2 th and 2 th + 1 of a dy plane, split into even and odd columns:
+// out[(2a + b) * stride + k] = dy[2 th + a][2k + b], zero outside dy.
+void split_gradient_rows(const ConvGeometry& g, const WinogradLayout& l, const float* plane, std::int64_t th,
+                         float* out) {
+  const std::int64_t pairs = g.out[2] / 2;
+  for (std::int64_t a = 0; a < 2; ++a) {
+    float* even = out + 2 * a * l.out_stride;
+    float* odd = even + l.out_stride;
+    if (2 * th + a >= g.out[1]) {
+      std::fill(even, even + l.tile_cols, 0.0f);
+      std::fill(odd, odd + l.tile_cols, 0.0f);
+      continue;
+    }
+    const float* row = plane + (2 * th + a) * g.out[2];
+    for (std::int64_t k = 0; k < pairs; ++k) {
+      even[k] = row[2 * k];
+      odd[k] = row[2 * k + 1];
+    }
+    if (pairs < l.tile_cols) {  // an odd width: the last tile's second column is outside
+      even[pairs] = row[2 * pairs];
+      odd[pairs] = 0.0f;
+    }
+  }
+}
+
+// dw [O, C, 3, 3] = Gᵀ dU G for every channel pair, dU [16][O][C].
+void transform_weight_gradient(const ConvGeometry& g, const float* du, float* dw) {
+  const std::int64_t O = g.y_channels, C = g.x_channels;
+  detail::parallel_for(0, O, std::max<std::int64_t>(1, 4096 / C), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t o = begin; o < end; ++o)
+      for (std::int64_t c = 0; c < C; ++c) {
+        float m[4][4];
+        for (int e = 0; e < 16; ++e) m[e / 4][e % 4] = du[(e * O + o) * C + c];
+        float r[3][4];  // Gᵀ dU
+        for (int j = 0; j < 4; ++j) {
+          r[0][j] = m[0][j] + 0.5f * (m[1][j] + m[2][j]);
+          r[1][j] = 0.5f * (m[1][j] - m[2][j]);
+          r[2][j] = 0.5f * (m[1][j] + m[2][j]) + m[3][j];
+        }
+        float* k = dw + (o * C + c) * 9;
+        for (int i = 0; i < 3; ++i) {
+          k[3 * i + 0] = r[i][0] + 0.5f * (r[i][1] + r[i][2]);
+          k[3 * i + 1] = 0.5f * (r[i][1] - r[i][2]);
+          k[3 * i + 2] = 0.5f * (r[i][1] + r[i][2]) + r[i][3];
+        }
+      }
+  });
+}
+
+std::atomic<bool>& winograd_switch() {
+  static std::atomic<bool> enabled{[] {
+    const char* env = std::getenv("XGRAD_WINOGRAD");
+    if (env == nullptr || std::string_view(env) == "1") return true;
+    if (std::string_view(env) == "0") return false;
+    detail::logger().warn("XGRAD_WINOGRAD={} is not 0 or 1; ignored", env);
+    return true;
+  }()};
+  return enabled;
+}
+
 }  // namespace
+
+bool winograd_enabled() { return winograd_switch().load(std::memory_order_relaxed); }
+
+bool set_winograd_enabled(bool enabled) { return winograd_switch().exchange(enabled); }
+
+bool winograd_weight_gradient_fits(const ConvGeometry& g) {
+  return winograd_conv_fits(g) && g.x_channels >= kMinGradientChannels && g.y_channels >= kMinGradientChannels;
+}
 
 bool winograd_conv_fits(const ConvGeometry& g) {
   const bool two_d = g.in[0] == 1 && g.out[0] == 1 && g.kernel[0] == 1;
   const bool three_by_three = g.kernel[1] == 3 && g.kernel[2] == 3;
   const bool unit = g.stride[1] == 1 && g.stride[2] == 1 && g.dilation[1] == 1 && g.dilation[2] == 1;
   const bool padding = g.pad[1] >= 0 && g.pad[2] >= 0;
-  return two_d && three_by_three && unit && padding && g.groups == 1 && g.batch > 0 &&
+  return winograd_enabled() && two_d && three_by_three && unit && padding && g.groups == 1 && g.batch > 0 &&
          g.x_channels >= kMinChannels && g.y_channels >= kMinChannels && g.out[2] >= kMinOutputWidth;
 }
 
 void conv_forward_winograd(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
   const WinogradLayout l(g);
   const float* u = transformed_weights(g, w);
-  const std::int64_t C = g.x_channels, O = g.y_channels, ld = l.ld;
-  const std::int64_t x_plane = g.in[1] * g.in[2], y_plane = g.out[1] * g.out[2];
+  const std::int64_t C = g.x_channels, O = g.y_channels, ld = l.ld, y_plane = g.out[1] * g.out[2];
   detail::parallel_for(0, l.block_count, 1, [&](std::int64_t begin, std::int64_t end) {
     const WinogradScratch scratch = thread_scratch(g, l);
     for (std::int64_t block = begin; block < end; ++block) {
       const std::int64_t first_row = block * l.rows_per_block;
       const std::int64_t rows = std::min(l.rows_per_block, l.batch_rows - first_row);
-      // V: a tile row's vectors past its end spill into the next row's tiles,
-      // which that row overwrites (rows go in order), or into the slack.
-      for (std::int64_t c = 0; c < C; ++c)
-        for (std::int64_t r = 0; r < rows; ++r) {
-          const std::int64_t image = (first_row + r) / l.tile_rows, th = (first_row + r) % l.tile_rows;
-          split_rows(g, l, x + (image * C + c) * x_plane, th, scratch.phases);
-          simd_call(WinogradInputKernel{}, scratch.phases, l.phase_stride, l.tile_cols,
-                    scratch.v + c * ld + r * l.tile_cols, C * ld);
-        }
+      transform_inputs(g, l, x, first_row, rows, scratch);
       // M_ξ [O, tiles] = U_ξ [O, C] · V_ξ [C, tiles]
       const std::int64_t tiles = rows * l.tile_cols;
       for (std::int64_t e = 0; e < kElements; ++e)
@@ -208,6 +289,48 @@ void conv_forward_winograd(const ConvGeometry& g, const float* x, const float* w
         }
     }
   });
+}
+
+void conv_backward_weight_winograd(const ConvGeometry& g, const float* dy, const float* x, float* dw) {
+  const WinogradLayout l(g);
+  const std::int64_t C = g.x_channels, O = g.y_channels, ld = l.ld, y_plane = g.out[1] * g.out[2];
+  const std::int64_t du_size = kElements * O * C;
+  // dU summed per thread chunk, in its own buffer at the chunk's first block,
+  // and the chunks added in block order: results do not depend on scheduling.
+  std::vector<std::vector<float>> partial_sums(static_cast<std::size_t>(l.block_count));
+  detail::parallel_for(0, l.block_count, 1, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<float>& du = partial_sums[static_cast<std::size_t>(begin)];
+    du.assign(static_cast<std::size_t>(du_size), 0.0f);
+    const WinogradScratch scratch = thread_scratch(g, l);
+    for (std::int64_t block = begin; block < end; ++block) {
+      const std::int64_t first_row = block * l.rows_per_block;
+      const std::int64_t rows = std::min(l.rows_per_block, l.batch_rows - first_row);
+      transform_inputs(g, l, x, first_row, rows, scratch);
+      // D_ξ [O, tiles] = (A e Aᵀ)_ξ, in M's buffer; rows spill forwards as V's do.
+      for (std::int64_t o = 0; o < O; ++o)
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const std::int64_t image = (first_row + r) / l.tile_rows, th = (first_row + r) % l.tile_rows;
+          split_gradient_rows(g, l, dy + (image * O + o) * y_plane, th, scratch.out);
+          simd_call(WinogradGradientKernel{}, scratch.out, l.out_stride, l.tile_cols,
+                    scratch.m + o * ld + r * l.tile_cols, O * ld);
+        }
+      // dU_ξ [O, C] += D_ξ [O, tiles] · V_ξᵀ [tiles, C]
+      const std::int64_t tiles = rows * l.tile_cols;
+      for (std::int64_t e = 0; e < kElements; ++e)
+        gemm<float>(false, true, O, C, tiles, 1.0f, scratch.m + e * O * ld, ld, scratch.v + e * C * ld, ld, 1.0f,
+                    du.data() + e * O * C, C);
+    }
+  });
+  std::vector<float> total;
+  for (std::vector<float>& du : partial_sums) {
+    if (du.empty()) continue;
+    if (total.empty()) {
+      total = std::move(du);
+      continue;
+    }
+    for (std::int64_t i = 0; i < du_size; ++i) total[static_cast<std::size_t>(i)] += du[static_cast<std::size_t>(i)];
+  }
+  transform_weight_gradient(g, total.data(), dw);
 }
 
 }  // namespace xgrad::kernels

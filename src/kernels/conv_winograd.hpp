@@ -10,18 +10,37 @@
 // (one per element ξ of the 4x4 transformed tile):
 //   M_ξ [y_channels, tiles] = U_ξ [y_channels, x_channels] · V_ξ [x_channels, tiles].
 // The data pass of a stride-1 3x3 convolution is itself such a forward
-// (im2col.cpp), so it takes this path too. The weight gradient stays direct.
+// (im2col.cpp), so it takes this path too; the weight gradient is the
+// forward's adjoint, the same transforms run backwards.
 
 #include "kernels/im2col.hpp"
 
 namespace xgrad::kernels {
 
-/// Whether the Winograd forward handles g: 2-D, 3x3, stride 1, dilation 1, one
-/// group, padding 0..2, and enough channels on both sides that its 16 GEMMs
-/// are not mostly edge (measured in bench_kernels' convolution rows).
+/// Whether the Winograd passes may be taken at all: yes unless the environment
+/// variable XGRAD_WINOGRAD is 0 when first asked, or set_winograd_enabled(false).
+/// (Their rounding errors are larger than the direct passes': about 3x in the
+/// weight gradient, measured in test_ops_conv.)
+bool winograd_enabled();
+/// Returns the previous setting. For tests and benchmarks.
+bool set_winograd_enabled(bool enabled);
+
+/// Whether the Winograd forward handles g: enabled, 2-D, 3x3, stride 1,
+/// dilation 1, one group, padding >= 0, at least 32 channels on both sides and
+/// 13 output columns (below that the 16 GEMMs are mostly edge and the
+/// transforms' vectors mostly empty; measured in bench_kernels' rows).
 bool winograd_conv_fits(const ConvGeometry& g);
+
+/// Whether the Winograd weight gradient handles g: as the forward, with at
+/// least 64 channels on both sides (32 x 32 at 16x16 was slower than direct).
+bool winograd_weight_gradient_fits(const ConvGeometry& g);
 
 /// y = x ⋆ w + bias (bias [y_channels], may be null) for a g that fits.
 void conv_forward_winograd(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y);
+
+/// dw = the gradient of the forward with respect to w, for a g that fits: the
+/// forward's adjoint, dU_ξ = Σ over tiles (A e Aᵀ)_ξ ⊙ V_ξ and dw = Gᵀ dU G, the
+/// sums over tiles being 16 GEMMs [y_channels, tiles] · [tiles, x_channels].
+void conv_backward_weight_winograd(const ConvGeometry& g, const float* dy, const float* x, float* dw);
 
 }  // namespace xgrad::kernels

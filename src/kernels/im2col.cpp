@@ -407,6 +407,10 @@ void conv_backward_data(const ConvGeometry& g, const T* dy, const T* w, const T*
 template <class T>
 void conv_backward_weight(const ConvGeometry& g, const T* dy, const T* x, T* dw) {
   if constexpr (std::is_same_v<T, float>) {
+    if (winograd_weight_gradient_fits(g)) {
+      conv_backward_weight_winograd(g, dy, x, dw);
+      return;
+    }
     if (implicit_conv_fits(g)) {
       conv_backward_weight_implicit(g, dy, x, dw);
       return;

@@ -41,6 +41,24 @@ void WinogradInputKernel::operator()(Arch, const float* phases, std::int64_t pha
 }
 
 template <class Arch>
+void WinogradGradientKernel::operator()(Arch, const float* rows, std::int64_t stride, std::int64_t tiles, float* d,
+                                        std::int64_t ld) const {
+  using namespace XGRAD_SIMD_NS;
+  for (std::int64_t t = 0; t < tiles; t += kLanes) {
+    const Batch e00 = Batch::load_unaligned(rows + t), e01 = Batch::load_unaligned(rows + stride + t);
+    const Batch e10 = Batch::load_unaligned(rows + 2 * stride + t), e11 = Batch::load_unaligned(rows + 3 * stride + t);
+    const Batch a[4][2] = {{e00, e01}, {e00 + e10, e01 + e11}, {e00 - e10, e01 - e11}, {-e10, -e11}};  // A e
+    for (std::int64_t i = 0; i < 4; ++i) {
+      const Batch p = a[i][0], q = a[i][1];
+      p.store_unaligned(d + (4 * i + 0) * ld + t);
+      (p + q).store_unaligned(d + (4 * i + 1) * ld + t);
+      (p - q).store_unaligned(d + (4 * i + 2) * ld + t);
+      (-q).store_unaligned(d + (4 * i + 3) * ld + t);
+    }
+  }
+}
+
+template <class Arch>
 void WinogradOutputKernel::operator()(Arch, const float* m, std::int64_t ld, std::int64_t tiles, float bias,
                                       float* out, std::int64_t out_stride) const {
   using namespace XGRAD_SIMD_NS;
@@ -64,6 +82,8 @@ void WinogradOutputKernel::operator()(Arch, const float* m, std::int64_t ld, std
 
 template void WinogradInputKernel::operator()<XGRAD_SIMD_ARCH>(XGRAD_SIMD_ARCH, const float*, std::int64_t,
                                                                std::int64_t, float*, std::int64_t) const;
+template void WinogradGradientKernel::operator()<XGRAD_SIMD_ARCH>(XGRAD_SIMD_ARCH, const float*, std::int64_t,
+                                                                  std::int64_t, float*, std::int64_t) const;
 template void WinogradOutputKernel::operator()<XGRAD_SIMD_ARCH>(XGRAD_SIMD_ARCH, const float*, std::int64_t,
                                                                 std::int64_t, float, float*, std::int64_t) const;
 

@@ -21,6 +21,14 @@ struct WinogradInputKernel {
                   std::int64_t ld) const;
 };
 
+/// D[ξ * ld + t] = (A e_t Aᵀ)[ξ] for tiles t < `tiles`, the output-gradient
+/// side of the weight gradient: tile t's 2x2 output gradient e_t has row a,
+/// column b at rows[(2a + b) * stride + t].
+struct WinogradGradientKernel {
+  template <class Arch>
+  void operator()(Arch, const float* rows, std::int64_t stride, std::int64_t tiles, float* d, std::int64_t ld) const;
+};
+
 /// The 2x2 outputs Aᵀ M_t A + bias of tiles t < `tiles`, M_t[ξ] = m[ξ * ld + t]:
 /// out[(2a + b) * out_stride + t] is output row a, column b of tile t.
 struct WinogradOutputKernel {
