@@ -62,7 +62,7 @@ struct PaddedLayout {
         run_length(compact ? g.out[2] : positions),
         runs_per_image(compact ? g.out[1] : 1),
         taps(x_group_channels * g.kernel[1] * g.kernel[2]),
-        images_per_tile(balanced_images_per_tile(g, ceil_div(kMinTileWidth, positions))),
+        images_per_tile(balanced_tile_size(g.batch, ceil_div(kMinTileWidth, positions), g.groups)),
         tiles(ceil_div(g.batch, images_per_tile) * g.groups) {
     for (std::int64_t c = 0; c < x_group_channels; ++c)
       for (std::int64_t kh = 0; kh < g.kernel[1]; ++kh)

@@ -1,13 +1,16 @@
-// The Winograd F(2x2, 3x3) forward convolution (see conv_winograd.hpp).
+// The Winograd F(2x2, 3x3) forward convolution and weight gradient (see
+// conv_winograd.hpp).
 //
 // The output is cut into 2x2 tiles, tile_rows x tile_cols per image, and the
-// tile rows of the whole batch into equal blocks (a multiple of the thread
-// count where the batch allows). The threads take runs of blocks; for each, a
-// thread transforms the block's input tiles into V (16 matrices [x_channels,
-// tiles]), runs the 16 GEMMs into M (16 matrices [y_channels, tiles]) and
-// transforms M back into y. The transformed weights U are made once per call
-// and shared. Each y element comes from one GEMM per ξ on any thread count, so
-// results do not depend on scheduling.
+// tile rows of the whole batch into equal blocks (balanced_tile_size). The
+// threads take runs of blocks. Forward: a thread transforms the block's input
+// tiles into V (16 matrices [x_channels, tiles]), runs the 16 GEMMs into M (16
+// matrices [y_channels, tiles]) and transforms M back into y; the transformed
+// weights U are made once per call and shared. Each y element comes from one
+// GEMM per ξ on any thread count, so results do not depend on scheduling.
+// Weight gradient: V as above, the output gradient's tiles transformed into
+// M's buffer, and dU += D · Vᵀ summed per thread chunk, the chunks added in a
+// fixed order before the 4x4 -> 3x3 transform back.
 //
 // The transforms (Lavin and Gray's matrices):
 //   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   V = Bᵀ d B
@@ -23,7 +26,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <string_view>
-#include <numeric>
 #include <vector>
 
 #include "kernels/gemm.hpp"
@@ -31,7 +33,6 @@
 #include "kernels/winograd_simd.hpp"
 #include "util/log.hpp"
 #include "util/parallel.hpp"
-#include "xgrad/parallel.hpp"
 
 namespace xgrad::kernels {
 
@@ -59,10 +60,7 @@ struct WinogradLayout {
       : tile_rows(ceil_div(g.out[1], 2)), tile_cols(ceil_div(g.out[2], 2)), batch_rows(g.batch * tile_rows) {
     const std::int64_t wanted_tiles =
         std::max(kMinBlockTiles, kBlockFloats / (g.x_channels + g.y_channels));
-    const std::int64_t wanted_rows = std::clamp(wanted_tiles / tile_cols, std::int64_t{1}, batch_rows);
-    const std::int64_t threads = get_num_threads();
-    const std::int64_t blocks = std::min(batch_rows, ceil_div(ceil_div(batch_rows, wanted_rows), threads) * threads);
-    rows_per_block = ceil_div(batch_rows, blocks);
+    rows_per_block = balanced_tile_size(batch_rows, wanted_tiles / tile_cols);
     block_count = ceil_div(batch_rows, rows_per_block);
     block_tiles = rows_per_block * tile_cols;
     ld = block_tiles + kWinogradSlack;

@@ -70,7 +70,7 @@ struct Layout {
       images_per_tile = 1;
     } else {  // tiles of whole images
       tile_lines = lines;
-      images_per_tile = balanced_images_per_tile(g, width / y_plane);
+      images_per_tile = balanced_tile_size(g.batch, width / y_plane, g.groups);
     }
     tiles_per_image = ceil_div(lines, tile_lines);
     image_blocks = ceil_div(g.batch, images_per_tile);
@@ -258,12 +258,12 @@ const T* flipped_weights(const ConvGeometry& g, const T* w) {
 
 }  // namespace
 
-std::int64_t balanced_images_per_tile(const ConvGeometry& g, std::int64_t wanted) {
-  const std::int64_t batch = std::max<std::int64_t>(1, g.batch);
+std::int64_t balanced_tile_size(std::int64_t items, std::int64_t wanted, std::int64_t groups) {
+  items = std::max<std::int64_t>(1, items);
   const std::int64_t threads = get_num_threads();
-  const std::int64_t step = threads / std::gcd(threads, g.groups);  // tiles per group that make groups * tiles even
-  const std::int64_t tiles = ceil_div(batch, std::clamp(wanted, std::int64_t{1}, batch));
-  return ceil_div(batch, std::min(batch, ceil_div(tiles, step) * step));
+  const std::int64_t step = threads / std::gcd<std::int64_t>(threads, groups);  // tiles per cut making the total even
+  const std::int64_t tiles = ceil_div(items, std::clamp(wanted, std::int64_t{1}, items));
+  return ceil_div(items, std::min(items, ceil_div(tiles, step) * step));
 }
 
 ConvGeometry data_pass_geometry(const ConvGeometry& g) {

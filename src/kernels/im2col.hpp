@@ -69,12 +69,13 @@ void col2im_reference(const ConvGeometry& g, const T* columns, std::int64_t ld, 
 // distinct images). All buffers are contiguous; bias may be null. Outputs are
 // overwritten, not accumulated.
 
-/// Images per tile for a pass cut into tiles of whole images of one group:
-/// about `wanted` (at least 1), with the batch cut into equal tiles whose count
-/// is a multiple of the thread count where the batch allows, so that no thread
-/// waits on another's extra images (32 images of 7x7 maps cut 21 + 11 left one
-/// of two threads doing two thirds of the work).
-std::int64_t balanced_images_per_tile(const ConvGeometry& g, std::int64_t wanted);
+/// Items per tile when `items` (a batch's images, a Winograd pass's tile rows)
+/// are cut into tiles of about `wanted` items (at least 1), `groups` such cuts
+/// side by side: equal tiles whose total count is a multiple of the thread
+/// count where the items allow, so that no thread waits on another's extra
+/// items (32 images of 7x7 maps cut 21 + 11 left one of two threads doing two
+/// thirds of the work).
+std::int64_t balanced_tile_size(std::int64_t items, std::int64_t wanted, std::int64_t groups = 1);
 
 /// y = x ⋆ w + bias (bias [y_channels]).
 /// The geometry of the data pass run as a forward pass (valid with every stride 1):
