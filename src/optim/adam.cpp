@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "optim/update_elements.hpp"
 #include "util/dispatch.hpp"
 
 namespace xgrad::optim {
@@ -65,7 +66,7 @@ void Adam::update(Tensor& param, const Tensor& grad, std::vector<Tensor>& state,
     const T decay = static_cast<T>(1 - lr() * options_.weight_decay);
     const T size = static_cast<T>(step_size);
     const T correction2 = static_cast<T>(bias_correction2_sqrt);
-    for (std::int64_t i = 0; i < n; ++i) {
+    update_elements(n, [&](std::int64_t i) {
       if (decoupled_weight_decay_) p[i] *= decay;
       const T d = l2_penalty ? g[i] + weight_decay * p[i] : g[i];
       exp_avg[i] = b1 * exp_avg[i] + one_minus_b1 * d;
@@ -73,7 +74,7 @@ void Adam::update(Tensor& param, const Tensor& grad, std::vector<Tensor>& state,
       T second_moment = exp_avg_sq[i];
       if (max_exp_avg_sq) second_moment = max_exp_avg_sq[i] = std::max(max_exp_avg_sq[i], exp_avg_sq[i]);
       p[i] -= size * (exp_avg[i] / (std::sqrt(second_moment) / correction2 + eps));
-    }
+    });
   });
 }
 

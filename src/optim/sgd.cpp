@@ -1,5 +1,6 @@
 #include "xgrad/optim/sgd.hpp"
 
+#include "optim/update_elements.hpp"
 #include "util/dispatch.hpp"
 
 namespace xgrad::optim {
@@ -35,7 +36,7 @@ void SGD::update(Tensor& param, const Tensor& grad, std::vector<Tensor>& state, 
     const T weight_decay = static_cast<T>(options_.weight_decay);
     const T momentum = static_cast<T>(options_.momentum);
     const T keep = static_cast<T>(1.0 - options_.dampening);
-    for (std::int64_t i = 0; i < n; ++i) {
+    update_elements(n, [&](std::int64_t i) {
       T d = g[i];
       if (options_.weight_decay != 0) d += weight_decay * p[i];
       if (buffer) {
@@ -44,7 +45,7 @@ void SGD::update(Tensor& param, const Tensor& grad, std::vector<Tensor>& state, 
         d = options_.nesterov ? d + momentum * buffer[i] : buffer[i];
       }
       p[i] -= lr * d;
-    }
+    });
   });
 }
 
