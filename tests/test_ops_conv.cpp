@@ -491,6 +491,27 @@ TEST_CASE("conv and conv_transpose in float32 agree with float64", "[conv][conv_
   }
 }
 
+TEST_CASE("conv's float32 bias gradient is the output gradient summed per channel", "[conv]") {
+  manual_seed(6);
+  for (const Shape& input : {Shape{3, 4, 9, 11}, Shape{2, 4, 7}, Shape{2, 4, 3, 4, 5}}) {
+    INFO(describe(input, {}, true));
+    const auto rank = static_cast<std::int64_t>(input.size());
+    Shape weight{5, 4};
+    for (std::int64_t d = 2; d < rank; ++d) weight.push_back(3);
+    const Tensor x = randn(input), w = randn(weight), b = randn({5}, {.requires_grad = true});
+    const Tensor y = rank == 3 ? conv1d(x, w, b, {.padding = {1}})
+                   : rank == 4 ? conv2d(x, w, b, {.padding = {1}})
+                               : conv3d(x, w, b, {.padding = {1}});
+    // A transposed view as the output gradient: the sums must not depend on its layout.
+    const Tensor dy = randn(y.shape()).transpose(0, 1).contiguous().transpose(0, 1);
+    y.backward(dy);
+    Dims over{0};
+    for (std::int64_t d = 2; d < rank; ++d) over.values.push_back(d);
+    CHECK(b.grad().dtype() == f32);
+    require_values(b.grad(), values(sum(dy.to(f64), over)), 1e-5);
+  }
+}
+
 TEST_CASE("conv and conv_transpose take an empty batch", "[conv][conv_transpose]") {
   manual_seed(14);
   const Tensor x = zeros({0, 3, 5, 5}, {.dtype = f64, .requires_grad = true});

@@ -159,6 +159,13 @@ void batch_norm_train_forward(const NormLayout& layout, const T* x, const T* gam
 }
 
 template <class T>
+void channel_sums(const NormLayout& layout, const T* x, T* out) {
+  const ChannelRuns runs = layout.runs();
+  for_each_item(layout.channels, layout.per_channel(),
+                [&](std::int64_t c) { out[c] = static_cast<T>(channel_sum(x + c * layout.spatial, runs)); });
+}
+
+template <class T>
 void batch_norm_eval_forward(const NormLayout& layout, const T* x, const T* mean, const T* invstd, const T* gamma,
                              const T* beta, T* y) {
   const ChannelRuns runs = layout.runs();
@@ -257,6 +264,7 @@ void local_response_norm_backward(const NormLayout& layout, const LrnWindow& win
   template ChannelGradSums channel_grad_sums_reference<T>(const T*, const T*, ChannelRuns, T);                        \
   template void channel_grad_input_reference<T>(const T*, const T*, ChannelRuns, ChannelGradInput<T>, T*);            \
   template void batch_norm_train_forward<T>(const NormLayout&, const T*, const T*, const T*, double, T*, T*, T*, T*); \
+  template void channel_sums<T>(const NormLayout&, const T*, T*);                                                     \
   template void batch_norm_eval_forward<T>(const NormLayout&, const T*, const T*, const T*, const T*, const T*, T*);  \
   template void batch_norm_backward<T>(const NormLayout&, bool, const T*, const T*, const T*, const T*, const T*, T*, \
                                        T*, T*);                                                                       \

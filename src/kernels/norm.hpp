@@ -33,6 +33,11 @@ template <class T>
 void batch_norm_train_forward(const NormLayout& layout, const T* x, const T* gamma, const T* beta, double eps, T* y,
                               T* mean, T* var, T* invstd);
 
+/// out[c] = the sum of channel c over the batch and space, accumulated in
+/// double (a convolution's bias gradient: no permuted copy of x).
+template <class T>
+void channel_sums(const NormLayout& layout, const T* x, T* out);
+
 /// Evaluation: y = xhat * gamma + beta with the given statistics.
 template <class T>
 void batch_norm_eval_forward(const NormLayout& layout, const T* x, const T* mean, const T* invstd, const T* gamma,

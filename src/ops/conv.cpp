@@ -20,9 +20,9 @@
 #include "autograd/record.hpp"
 #include "kernels/depthwise.hpp"
 #include "kernels/im2col.hpp"
+#include "kernels/norm.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/spatial.hpp"
-#include "xgrad/ops/reduction.hpp"
 
 namespace xgrad {
 
@@ -170,11 +170,18 @@ Tensor weight_pass(const ConvGeometry& g, const Tensor& dy, const Tensor& x, con
   return dw;
 }
 
-// grad [N, C, *spatial] summed to [C]
+// grad [N, C, *spatial] summed to [C], a channel's runs at a time (sum over
+// dims {0, 2, ...} would copy grad into channel-major order first).
 Tensor bias_gradient(const Tensor& grad) {
-  Dims dims{0};
-  for (std::int64_t d = 2; d < grad.dim(); ++d) dims.values.push_back(d);
-  return sum(grad, dims);
+  const Tensor g = dense(grad);
+  std::int64_t spatial = 1;
+  for (std::int64_t d = 2; d < g.dim(); ++d) spatial *= g.size(d);
+  Tensor out = detail::make_tensor({g.size(1)}, g.dtype());
+  detail::visit_floating(g.dtype(), "conv bias gradient", [&]<class T>() {
+    kernels::channel_sums<T>({.batch = g.size(0), .channels = g.size(1), .spatial = spatial},
+                             detail::element_ptr<T>(g), detail::element_ptr<T>(out));
+  });
+  return out;
 }
 
 // Connects an op's output to its node when an input needs a gradient. The op
