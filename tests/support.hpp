@@ -1,9 +1,13 @@
 #pragma once
 // Shared helpers for the Catch2 tests.
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "xgrad/xgrad.hpp"
@@ -59,5 +63,25 @@ inline void require_values(const Tensor& t, const std::vector<double>& expected,
     }                                                                       \
     REQUIRE(thrown_);                                                       \
   } while (false)
+
+/// A directory of this test process's own, `prefix` and the process id under
+/// the system's temp directory, made on first use and removed when the process
+/// ends: ctest runs test cases as parallel processes, and a case that checks a
+/// directory for leftovers must not see another case's files.
+inline const std::filesystem::path& process_scratch_dir(const std::string& prefix) {
+  struct Directory {
+    std::filesystem::path path;
+    explicit Directory(const std::string& name)
+        : path(std::filesystem::temp_directory_path() / (name + "_" + std::to_string(getpid()))) {
+      std::filesystem::create_directories(path);
+    }
+    ~Directory() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const Directory directory(prefix);  // one prefix per test binary
+  return directory.path;
+}
 
 }  // namespace xgrad::testing

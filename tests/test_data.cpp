@@ -1,6 +1,5 @@
 // Data: IDX and CIFAR-10 readers, TensorDataset, DataLoader, transforms.
 
-#include <unistd.h>
 #include <zlib.h>
 
 #include <atomic>
@@ -25,18 +24,7 @@ using Bytes = std::string;
 namespace {
 
 // A folder of this process's own (ctest runs test cases side by side), removed at exit.
-const fs::path& scratch_root() {
-  struct Folder {
-    fs::path path = fs::temp_directory_path() / ("xgrad_test_data_" + std::to_string(getpid()));
-    Folder() { fs::create_directories(path); }
-    ~Folder() {
-      std::error_code ignored;
-      fs::remove_all(path, ignored);
-    }
-  };
-  static const Folder folder;
-  return folder.path;
-}
+const fs::path& scratch_root() { return process_scratch_dir("xgrad_test_data"); }
 
 // A fresh, empty folder for one test.
 fs::path scratch(const std::string& name) {

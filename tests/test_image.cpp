@@ -10,11 +10,8 @@ using namespace xgrad::testing;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "xgrad_test_image";
-  fs::create_directories(dir);
-  return dir / name;
-}
+// In this process's own directory (parallel cases check for leftover temporaries).
+fs::path scratch(const std::string& name) { return process_scratch_dir("xgrad_test_image") / name; }
 }  // namespace
 
 TEST_CASE("write_png then read_image gives the same pixels", "[image]") {

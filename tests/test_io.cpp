@@ -18,11 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch_dir() {
-  const fs::path dir = fs::temp_directory_path() / "xgrad_test_io";
-  fs::create_directories(dir);
-  return dir;
-}
+// This process's own (parallel cases check for leftover temporaries).
+fs::path scratch_dir() { return process_scratch_dir("xgrad_test_io"); }
 
 fs::path scratch(const std::string& name) { return scratch_dir() / name; }
 
