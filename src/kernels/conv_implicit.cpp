@@ -287,17 +287,8 @@ void conv_backward_weight_implicit(const ConvGeometry& g, const float* dy, const
   const std::int64_t ld = l.images_per_tile * l.positions;  // of the staged dy
   const std::int64_t work = l.y_group_channels * l.taps * ld;
   const std::int64_t grain = std::max<std::int64_t>(1, kMinParallelWork / std::max<std::int64_t>(1, work));
-  const std::int64_t weight_size = g.y_channels * l.taps;
-  std::fill(dw, dw + weight_size, 0.0f);
-  // The chunk starting at tile 0 sums into dw; every other chunk into its own
-  // buffer, stored at its first tile and added in tile order.
-  std::vector<std::unique_ptr<float[]>> partial_sums(static_cast<std::size_t>(l.tiles));
-  detail::parallel_for(0, l.tiles, grain, [&](std::int64_t begin, std::int64_t end) {
-    float* sums = dw;
-    if (begin != 0) {
-      partial_sums[static_cast<std::size_t>(begin)] = std::make_unique<float[]>(static_cast<std::size_t>(weight_size));
-      sums = partial_sums[static_cast<std::size_t>(begin)].get();
-    }
+  // dw summed over the tiles, per thread chunk.
+  const auto add_tiles = [&](std::int64_t begin, std::int64_t end, float* sums) {
     const ImplicitScratch scratch(l);
     for (std::int64_t index = begin; index < end; ++index) {
       const ImageTile t = tile_at(g, l, index);
@@ -316,10 +307,8 @@ void conv_backward_weight_implicit(const ConvGeometry& g, const float* dy, const
       gemm_packing_b(false, l.y_group_channels, l.taps, t.images * l.positions, 1.0f, scratch.staging.get(), ld, pack,
                      1.0f, dw_group, l.taps);
     }
-  });
-  for (const std::unique_ptr<float[]>& sums : partial_sums)
-    if (sums)
-      for (std::int64_t i = 0; i < weight_size; ++i) dw[i] += sums[i];
+  };
+  detail::parallel_sum(l.tiles, grain, g.y_channels * l.taps, dw, add_tiles);
 }
 
 }  // namespace xgrad::kernels

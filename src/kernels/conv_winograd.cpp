@@ -59,8 +59,7 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; 
 struct WinogradLayout {
   explicit WinogradLayout(const ConvGeometry& g)
       : tile_rows(ceil_div(g.out[1], 2)), tile_cols(ceil_div(g.out[2], 2)), batch_rows(g.batch * tile_rows) {
-    const std::int64_t wanted_tiles =
-        std::max(kMinBlockTiles, kBlockFloats / (g.x_channels + g.y_channels));
+    const std::int64_t wanted_tiles = std::max(kMinBlockTiles, kBlockFloats / (g.x_channels + g.y_channels));
     rows_per_block = balanced_tile_size(batch_rows, wanted_tiles / tile_cols);
     block_count = ceil_div(batch_rows, rows_per_block);
     block_tiles = rows_per_block * tile_cols;
@@ -293,13 +292,8 @@ void conv_forward_winograd(const ConvGeometry& g, const float* x, const float* w
 void conv_backward_weight_winograd(const ConvGeometry& g, const float* dy, const float* x, float* dw) {
   const WinogradLayout l(g);
   const std::int64_t C = g.x_channels, O = g.y_channels, ld = l.ld, y_plane = g.out[1] * g.out[2];
-  const std::int64_t du_size = kElements * O * C;
-  // dU summed per thread chunk, in its own buffer at the chunk's first block,
-  // and the chunks added in block order: results do not depend on scheduling.
-  std::vector<std::vector<float>> partial_sums(static_cast<std::size_t>(l.block_count));
-  detail::parallel_for(0, l.block_count, 1, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<float>& du = partial_sums[static_cast<std::size_t>(begin)];
-    du.assign(static_cast<std::size_t>(du_size), 0.0f);
+  // dU [16][O][C] summed over the blocks, per thread chunk.
+  const auto add_blocks = [&](std::int64_t begin, std::int64_t end, float* sums) {
     const WinogradScratch scratch = thread_scratch(g, l);
     for (std::int64_t block = begin; block < end; ++block) {
       const std::int64_t first_row = block * l.rows_per_block;
@@ -317,19 +311,12 @@ void conv_backward_weight_winograd(const ConvGeometry& g, const float* dy, const
       const std::int64_t tiles = rows * l.tile_cols;
       for (std::int64_t e = 0; e < kElements; ++e)
         gemm<float>(false, true, O, C, tiles, 1.0f, scratch.m + e * O * ld, ld, scratch.v + e * C * ld, ld, 1.0f,
-                    du.data() + e * O * C, C);
+                    sums + e * O * C, C);
     }
-  });
-  std::vector<float> total;
-  for (std::vector<float>& du : partial_sums) {
-    if (du.empty()) continue;
-    if (total.empty()) {
-      total = std::move(du);
-      continue;
-    }
-    for (std::int64_t i = 0; i < du_size; ++i) total[static_cast<std::size_t>(i)] += du[static_cast<std::size_t>(i)];
-  }
-  transform_weight_gradient(g, total.data(), dw);
+  };
+  std::vector<float> du(static_cast<std::size_t>(kElements * O * C));
+  detail::parallel_sum(l.block_count, 1, kElements * O * C, du.data(), add_blocks);
+  transform_weight_gradient(g, du.data(), dw);
 }
 
 }  // namespace xgrad::kernels

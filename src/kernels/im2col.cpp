@@ -12,8 +12,8 @@
 #include "kernels/im2col.hpp"
 
 #include <algorithm>
-#include <numeric>
 #include <memory>
+#include <numeric>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -419,17 +419,8 @@ void conv_backward_weight(const ConvGeometry& g, const T* dy, const T* x, T* dw)
   const Layout l(g);
   const std::int64_t tiles = l.image_blocks * g.groups * l.tiles_per_image;
   const std::int64_t work = l.y_group_channels * l.rows * l.max_tile_width();
-  const std::int64_t weight_size = g.y_channels * l.rows;
-  std::fill(dw, dw + weight_size, T(0));
-  // The chunk starting at tile 0 sums into dw; every other chunk into its own
-  // buffer, stored at its first tile.
-  std::vector<std::unique_ptr<T[]>> partial_sums(static_cast<std::size_t>(tiles));
-  detail::parallel_for(0, tiles, grain(work), [&](std::int64_t begin, std::int64_t end) {
-    T* sums = dw;
-    if (begin != 0) {
-      partial_sums[static_cast<std::size_t>(begin)] = std::make_unique<T[]>(static_cast<std::size_t>(weight_size));
-      sums = partial_sums[static_cast<std::size_t>(begin)].get();
-    }
+  // dw summed over the tiles, per thread chunk.
+  const auto add_tiles = [&](std::int64_t begin, std::int64_t end, T* sums) {
     const Scratch<T> scratch(l);
     for (std::int64_t index = begin; index < end; ++index) {
       const Tile t = tile_at(g, l, index);
@@ -439,10 +430,8 @@ void conv_backward_weight(const ConvGeometry& g, const T* dy, const T* x, T* dw)
       gemm<T>(false, true, l.y_group_channels, l.rows, t.width, T(1), dy_tile.data, dy_tile.ld, columns.data,
               columns.ld, T(1), sums + t.group * l.y_group_channels * l.rows, l.rows);
     }
-  });
-  for (const std::unique_ptr<T[]>& sums : partial_sums)
-    if (sums)
-      for (std::int64_t i = 0; i < weight_size; ++i) dw[i] += sums[i];
+  };
+  detail::parallel_sum(tiles, grain(work), g.y_channels * l.rows, dw, add_tiles);
 }
 
 #define XGRAD_INSTANTIATE_IM2COL(T)                                                                               \
