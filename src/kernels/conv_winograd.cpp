@@ -71,7 +71,23 @@ struct WinogradLayout {
   std::int64_t rows_per_block = 0, block_count = 0, block_tiles = 0;
   std::int64_t ld = 0;  // between rows of V and M: a block's tiles and the transforms' slack
   std::int64_t phase_stride = tile_cols + 1 + kWinogradSlack, out_stride = tile_cols + kWinogradSlack;
+
+  // Tile row `row` of the batch: its image and its tile row th in that image.
+  struct TileRow {
+    std::int64_t image, th;
+  };
+  TileRow tile_row(std::int64_t row) const { return {row / tile_rows, row % tile_rows}; }
 };
+
+// fn(o, c) for every kernel (channel pair), split over the threads by y channel.
+template <class F>
+void for_each_kernel(const ConvGeometry& g, F fn) {
+  const std::int64_t O = g.y_channels, C = g.x_channels;
+  detail::parallel_for(0, O, std::max<std::int64_t>(1, 4096 / C), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t o = begin; o < end; ++o)
+      for (std::int64_t c = 0; c < C; ++c) fn(o, c);
+  });
+}
 
 // U [16][y_channels][x_channels] = G g Gᵀ for every kernel g, in a buffer kept
 // per calling thread (a fresh one cost its page faults on every call).
@@ -80,23 +96,20 @@ const float* transformed_weights(const ConvGeometry& g, const float* w) {
   const std::int64_t O = g.y_channels, C = g.x_channels;
   u.resize(static_cast<std::size_t>(kElements * O * C));
   float* out = u.data();  // the workers' own `u` would be another thread's variable
-  detail::parallel_for(0, O, std::max<std::int64_t>(1, 4096 / C), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t o = begin; o < end; ++o)
-      for (std::int64_t c = 0; c < C; ++c) {
-        const float* k = w + (o * C + c) * 9;
-        float gg[4][3];  // G g
-        for (int j = 0; j < 3; ++j) {
-          gg[0][j] = k[j];
-          gg[1][j] = 0.5f * (k[j] + k[3 + j] + k[6 + j]);
-          gg[2][j] = 0.5f * (k[j] - k[3 + j] + k[6 + j]);
-          gg[3][j] = k[6 + j];
-        }
-        for (int i = 0; i < 4; ++i) {
-          const float row[4] = {gg[i][0], 0.5f * (gg[i][0] + gg[i][1] + gg[i][2]),
-                                0.5f * (gg[i][0] - gg[i][1] + gg[i][2]), gg[i][2]};
-          for (int j = 0; j < 4; ++j) out[((4 * i + j) * O + o) * C + c] = row[j];
-        }
-      }
+  for_each_kernel(g, [&](std::int64_t o, std::int64_t c) {
+    const float* k = w + (o * C + c) * 9;
+    float gg[4][3];  // G g
+    for (int j = 0; j < 3; ++j) {
+      gg[0][j] = k[j];
+      gg[1][j] = 0.5f * (k[j] + k[3 + j] + k[6 + j]);
+      gg[2][j] = 0.5f * (k[j] - k[3 + j] + k[6 + j]);
+      gg[3][j] = k[6 + j];
+    }
+    for (int i = 0; i < 4; ++i) {
+      const float row[4] = {gg[i][0], 0.5f * (gg[i][0] + gg[i][1] + gg[i][2]), 0.5f * (gg[i][0] - gg[i][1] + gg[i][2]),
+                            gg[i][2]};
+      for (int j = 0; j < 4; ++j) out[((4 * i + j) * O + o) * C + c] = row[j];
+    }
   });
   return out;
 }
@@ -118,38 +131,42 @@ WinogradScratch thread_scratch(const ConvGeometry& g, const WinogradLayout& l) {
   return {data, data + v, data + v + m, data + v + m + 8 * l.phase_stride};
 }
 
+// even[k] = row[2k - pad], odd[k] = row[2k + 1 - pad] for k < n, zero where
+// that falls outside the row's `width` entries (or everywhere when row is null).
+void split_row(const float* row, std::int64_t width, std::int64_t pad, std::int64_t n, float* even, float* odd) {
+  if (row == nullptr) {
+    std::fill(even, even + n, 0.0f);
+    std::fill(odd, odd + n, 0.0f);
+    return;
+  }
+  const auto at = [&](std::int64_t i) { return i >= 0 && i < width ? row[i] : 0.0f; };
+  // Columns k whose two entries are both inside the row take the branch-free loop.
+  const std::int64_t first = std::min(n, (pad + 1) / 2);
+  const std::int64_t last = std::clamp((width + pad) / 2, first, n);  // 2k + 1 - pad < width
+  for (std::int64_t k = 0; k < first; ++k) {
+    even[k] = at(2 * k - pad);
+    odd[k] = at(2 * k + 1 - pad);
+  }
+  const float* pair = row + 2 * first - pad;
+  for (std::int64_t k = first; k < last; ++k, pair += 2) {
+    even[k] = pair[0];
+    odd[k] = pair[1];
+  }
+  for (std::int64_t k = last; k < n; ++k) {
+    even[k] = at(2 * k - pad);
+    odd[k] = at(2 * k + 1 - pad);
+  }
+}
+
 // Input rows 2 th - pad + i (i < 4) of a plane, split into even and odd padded
 // columns: phases[2i * stride + k] = row[2k - pad_w], phases[(2i + 1) * stride + k]
 // = row[2k + 1 - pad_w], zero outside the row.
 void split_rows(const ConvGeometry& g, const WinogradLayout& l, const float* plane, std::int64_t th, float* phases) {
-  const std::int64_t n = l.tile_cols + 1;
   for (std::int64_t i = 0; i < 4; ++i) {
-    float* even = phases + 2 * i * l.phase_stride;
-    float* odd = even + l.phase_stride;
     const std::int64_t ih = 2 * th - g.pad[1] + i;
-    if (ih < 0 || ih >= g.in[1]) {
-      std::fill(even, even + n, 0.0f);
-      std::fill(odd, odd + n, 0.0f);
-      continue;
-    }
-    const float* row = plane + ih * g.in[2];
-    const auto at = [&](std::int64_t iw) { return iw >= 0 && iw < g.in[2] ? row[iw] : 0.0f; };
-    // Columns k whose two entries are both inside the row take the branch-free loop.
-    const std::int64_t first = std::min(n, (g.pad[2] + 1) / 2);
-    const std::int64_t last = std::clamp((g.in[2] + g.pad[2]) / 2, first, n);  // 2k + 1 - pad < in_w
-    for (std::int64_t k = 0; k < first; ++k) {
-      even[k] = at(2 * k - g.pad[2]);
-      odd[k] = at(2 * k + 1 - g.pad[2]);
-    }
-    const float* pair = row + 2 * first - g.pad[2];
-    for (std::int64_t k = first; k < last; ++k, pair += 2) {
-      even[k] = pair[0];
-      odd[k] = pair[1];
-    }
-    for (std::int64_t k = last; k < n; ++k) {
-      even[k] = at(2 * k - g.pad[2]);
-      odd[k] = at(2 * k + 1 - g.pad[2]);
-    }
+    float* even = phases + 2 * i * l.phase_stride;
+    split_row(ih >= 0 && ih < g.in[1] ? plane + ih * g.in[2] : nullptr, g.in[2], g.pad[2], l.tile_cols + 1, even,
+              even + l.phase_stride);
   }
 }
 
@@ -177,7 +194,7 @@ void transform_inputs(const ConvGeometry& g, const WinogradLayout& l, const floa
   const std::int64_t C = g.x_channels, x_plane = g.in[1] * g.in[2];
   for (std::int64_t c = 0; c < C; ++c)
     for (std::int64_t r = 0; r < rows; ++r) {
-      const std::int64_t image = (first_row + r) / l.tile_rows, th = (first_row + r) % l.tile_rows;
+      const auto [image, th] = l.tile_row(first_row + r);
       split_rows(g, l, x + (image * C + c) * x_plane, th, scratch.phases);
       simd_call(WinogradInputKernel{}, scratch.phases, l.phase_stride, l.tile_cols,
                 scratch.v + c * l.ld + r * l.tile_cols, C * l.ld);
@@ -188,48 +205,31 @@ void transform_inputs(const ConvGeometry& g, const WinogradLayout& l, const floa
 // out[(2a + b) * stride + k] = dy[2 th + a][2k + b], zero outside dy.
 void split_gradient_rows(const ConvGeometry& g, const WinogradLayout& l, const float* plane, std::int64_t th,
                          float* out) {
-  const std::int64_t pairs = g.out[2] / 2;
   for (std::int64_t a = 0; a < 2; ++a) {
     float* even = out + 2 * a * l.out_stride;
-    float* odd = even + l.out_stride;
-    if (2 * th + a >= g.out[1]) {
-      std::fill(even, even + l.tile_cols, 0.0f);
-      std::fill(odd, odd + l.tile_cols, 0.0f);
-      continue;
-    }
-    const float* row = plane + (2 * th + a) * g.out[2];
-    for (std::int64_t k = 0; k < pairs; ++k) {
-      even[k] = row[2 * k];
-      odd[k] = row[2 * k + 1];
-    }
-    if (pairs < l.tile_cols) {  // an odd width: the last tile's second column is outside
-      even[pairs] = row[2 * pairs];
-      odd[pairs] = 0.0f;
-    }
+    split_row(2 * th + a < g.out[1] ? plane + (2 * th + a) * g.out[2] : nullptr, g.out[2], 0, l.tile_cols, even,
+              even + l.out_stride);
   }
 }
 
 // dw [O, C, 3, 3] = Gᵀ dU G for every channel pair, dU [16][O][C].
 void transform_weight_gradient(const ConvGeometry& g, const float* du, float* dw) {
   const std::int64_t O = g.y_channels, C = g.x_channels;
-  detail::parallel_for(0, O, std::max<std::int64_t>(1, 4096 / C), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t o = begin; o < end; ++o)
-      for (std::int64_t c = 0; c < C; ++c) {
-        float m[4][4];
-        for (int e = 0; e < 16; ++e) m[e / 4][e % 4] = du[(e * O + o) * C + c];
-        float r[3][4];  // Gᵀ dU
-        for (int j = 0; j < 4; ++j) {
-          r[0][j] = m[0][j] + 0.5f * (m[1][j] + m[2][j]);
-          r[1][j] = 0.5f * (m[1][j] - m[2][j]);
-          r[2][j] = 0.5f * (m[1][j] + m[2][j]) + m[3][j];
-        }
-        float* k = dw + (o * C + c) * 9;
-        for (int i = 0; i < 3; ++i) {
-          k[3 * i + 0] = r[i][0] + 0.5f * (r[i][1] + r[i][2]);
-          k[3 * i + 1] = 0.5f * (r[i][1] - r[i][2]);
-          k[3 * i + 2] = 0.5f * (r[i][1] + r[i][2]) + r[i][3];
-        }
-      }
+  for_each_kernel(g, [&](std::int64_t o, std::int64_t c) {
+    float m[4][4];
+    for (int e = 0; e < 16; ++e) m[e / 4][e % 4] = du[(e * O + o) * C + c];
+    float r[3][4];  // Gᵀ dU
+    for (int j = 0; j < 4; ++j) {
+      r[0][j] = m[0][j] + 0.5f * (m[1][j] + m[2][j]);
+      r[1][j] = 0.5f * (m[1][j] - m[2][j]);
+      r[2][j] = 0.5f * (m[1][j] + m[2][j]) + m[3][j];
+    }
+    float* k = dw + (o * C + c) * 9;
+    for (int i = 0; i < 3; ++i) {
+      k[3 * i + 0] = r[i][0] + 0.5f * (r[i][1] + r[i][2]);
+      k[3 * i + 1] = 0.5f * (r[i][1] - r[i][2]);
+      k[3 * i + 2] = 0.5f * (r[i][1] + r[i][2]) + r[i][3];
+    }
   });
 }
 
@@ -280,7 +280,7 @@ void conv_forward_winograd(const ConvGeometry& g, const float* x, const float* w
                     scratch.m + e * O * ld, ld);
       for (std::int64_t o = 0; o < O; ++o)
         for (std::int64_t r = 0; r < rows; ++r) {
-          const std::int64_t image = (first_row + r) / l.tile_rows, th = (first_row + r) % l.tile_rows;
+          const auto [image, th] = l.tile_row(first_row + r);
           simd_call(WinogradOutputKernel{}, scratch.m + o * ld + r * l.tile_cols, O * ld, l.tile_cols,
                     bias == nullptr ? 0.0f : bias[o], scratch.out, l.out_stride);
           store_outputs(g, l, scratch.out, th, y + (image * O + o) * y_plane);
@@ -302,7 +302,7 @@ void conv_backward_weight_winograd(const ConvGeometry& g, const float* dy, const
       // D_ξ [O, tiles] = (A e Aᵀ)_ξ, in M's buffer; rows spill forwards as V's do.
       for (std::int64_t o = 0; o < O; ++o)
         for (std::int64_t r = 0; r < rows; ++r) {
-          const std::int64_t image = (first_row + r) / l.tile_rows, th = (first_row + r) % l.tile_rows;
+          const auto [image, th] = l.tile_row(first_row + r);
           split_gradient_rows(g, l, dy + (image * O + o) * y_plane, th, scratch.out);
           simd_call(WinogradGradientKernel{}, scratch.out, l.out_stride, l.tile_cols,
                     scratch.m + o * ld + r * l.tile_cols, O * ld);
