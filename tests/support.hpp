@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -21,6 +23,19 @@ inline void require_gradcheck(const GradcheckFunction& fn, const std::vector<Ten
   const GradcheckReport report = gradcheck(fn, inputs, options);
   INFO(report.message);
   REQUIRE(report.ok);
+}
+
+/// Restores the thread count that a test changes.
+struct ThreadCountGuard {
+  int saved = get_num_threads();
+  ~ThreadCountGuard() { set_num_threads(saved); }
+};
+
+/// Largest |a - b| / (1 + |b|) over two equally long value lists.
+inline double max_relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]) / (1 + std::abs(b[i])));
+  return worst;
 }
 
 /// A float64 leaf of `shape` with values drawn from randn (seeded by the caller).

@@ -373,12 +373,6 @@ void check_row_kernels() {
   }
 }
 
-// Restores the thread count a test changed.
-struct ThreadCountGuard {
-  int saved = get_num_threads();
-  ~ThreadCountGuard() { set_num_threads(saved); }
-};
-
 }  // namespace
 
 // ---- the worked exercise and hand-computed cases ------------------------------
@@ -414,6 +408,31 @@ TEST_CASE("max pooling: padding never wins, dilation, ceil_mode, -inf and NaN", 
   require_values(max_pool1d(five, {.kernel = {2}, .ceil_mode = true}), {7, 6, 3});
   // ... but not one that would start in the right padding (a 4th window would start at 3 * 2 - 1 = 5).
   CHECK(max_pool1d(five, {.kernel = {2}, .padding = {1}, .ceil_mode = true}).shape() == Shape{1, 1, 3});
+  // Regression: with ceil_mode a kernel larger than the (padded) input still gives
+  // one window, clipped to the input, as PyTorch (pooling_output_shape rounds
+  // before it rejects): F.max_pool2d(x 1x1, 2, 3, ceil_mode=True) returns x.
+  const Tensor one = f64_tensor({3.5}, {1, 1, 1, 1});
+  require_values(max_pool2d(one, {.kernel = {2}, .stride = {3}, .ceil_mode = true}), {3.5});
+  require_values(avg_pool2d(one, {.kernel = {2}, .stride = {3}, .ceil_mode = true}), {3.5});
+  require_values(avg_pool2d(one, {.kernel = {2}, .stride = {3}, .ceil_mode = true, .count_include_pad = false}),
+                 {3.5});
+  require_values(max_pool1d(f64_tensor({-5}, {1, 1, 1}), {.kernel = {2}, .ceil_mode = true}), {-5});
+  // F.avg_pool1d(pattern(1, 1, 3), 5, 4, padding=2, ceil_mode=True): windows [-2, 3) and [2, 5) clipped to [2, 4).
+  require_values(avg_pool1d(f64_tensor({-5, 2, -2}, {1, 1, 3}),
+                            {.kernel = {5}, .stride = {4}, .padding = {2}, .ceil_mode = true}),
+                 {-1.0, -0.66666666666666663}, 1e-15);
+  // F.max_pool2d(pattern(1, 1, 2, 3), 3, 2, padding=1, ceil_mode=True) and
+  // F.avg_pool2d(pattern(1, 1, 2, 3), 4, 3, padding=1, ceil_mode=True).
+  const Tensor p23 = f64_tensor({-5, 2, -2, 5, 1, -3}, {1, 1, 2, 3});
+  require_values(max_pool2d(p23, {.kernel = {3}, .stride = {2}, .padding = {1}, .ceil_mode = true}), {5, 2, 5, 1});
+  require_values(avg_pool2d(p23, {.kernel = {4}, .stride = {3}, .padding = {1}, .ceil_mode = true}),
+                 {-0.125, -0.625});
+  // Gradients through the clipped window.
+  require_gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return max_pool2d(in[0], {.kernel = {2}, .stride = {3}, .ceil_mode = true});
+      },
+      {f64_tensor({3.5}, {1, 1, 1, 1}, true)});
 
   // A window of -inf reports its first position inside the input.
   const PoolWithIndices infs =
@@ -745,6 +764,9 @@ TEST_CASE("pooling refuses bad inputs and options with clear messages", "[pool][
                             "half", "extent 3");
   XGRAD_REQUIRE_THROWS_WITH(avg_pool1d(zeros({1, 1, 4}), {.kernel = {4}, .padding = {0, 3}}), ValueError, "2 values");
   XGRAD_REQUIRE_THROWS_WITH(max_pool2d(x, {.kernel = {7}}), ShapeError, "max_pool2d", "larger than the padded input");
+  // Without ceil_mode an output size below one is still refused, as PyTorch ("Output size is too small").
+  XGRAD_REQUIRE_THROWS_WITH(max_pool2d(zeros({1, 1, 1, 1}), {.kernel = {2}, .stride = {3}}), ShapeError,
+                            "max_pool2d", "larger than the padded input", "output would have size 0");
   XGRAD_REQUIRE_THROWS_WITH(
       max_pool1d(zeros({1, 1, 1}), {.kernel = {2}, .stride = {1}, .padding = {2}, .dilation = {3}}), ShapeError,
       "max_pool1d", "padding only");

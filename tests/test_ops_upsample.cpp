@@ -276,3 +276,62 @@ TEST_CASE("upsampling refuses bad inputs and options with clear messages", "[ups
   XGRAD_REQUIRE_THROWS_WITH(interpolate(x, {.scale_factor = {2, 2, 2}}), ValueError, "interpolate", "scale_factor");
   XGRAD_REQUIRE_THROWS_WITH(interpolate(x, {.scale_factor = {NAN}}), ValueError, "interpolate", "scale_factor");
 }
+
+// Regression (issue: wrong results against PyTorch 1.13). Values from
+// F.interpolate on inputs with N * C > 1, where PyTorch takes its general
+// (contiguous) path; its channels-last path, which it also takes for
+// one-channel inputs, short-cuts nearest for out == in and out == 2 in. The
+// gradients are the adjoint of those values (each output's gradient added to the
+// pixel it read): PyTorch 1.13's backward keeps the short cuts, so its gradient
+// disagrees with its own forward here (1, 5, 9, ... for the first case).
+TEST_CASE("nearest with a scale factor follows floor(o / factor) even where the size stays or doubles",
+          "[upsample][nearest][regression]") {
+  auto check = [](const Shape& shape, std::vector<double> factor, const Expected& out, std::vector<double> grad) {
+    INFO("input " << shape_to_string(shape));
+    Tensor x = pattern(shape);
+    x.requires_grad_();
+    const Tensor y = interpolate(x, {.scale_factor = factor});
+    require_output(y, out);
+    y.backward(arange(0, static_cast<double>(y.numel()), 1, {.dtype = f64}).reshape(y.shape()));
+    require_values(x.grad(), grad);
+  };
+  // H 3 -> 3 (factor 1.25: rows 0, 0, 1), W 2 -> 4 (factor 2.2: columns 0, 0, 0, 1).
+  check({1, 2, 3, 2}, {1.25, 2.2},
+        {{1, 2, 3, 4}, {-5, -5, -5, 2, -5, -5, -5, 2, -2, -2, -2, 5, 4, 4, 4, 0, 4, 4, 4, 0, -4, -4, -4, 3}},
+        {18, 10, 27, 11, 0, 0, 90, 34, 63, 23, 0, 0});
+  check({1, 2, 2, 2}, {2.2},
+        {{1, 2, 4, 4}, {-5, -5, -5, 2, -5, -5, -5, 2, -5, -5, -5, 2, -2, -2, -2, 5,
+                        1,  1,  1,  -3, 1,  1,  1,  -3, 1,  1,  1,  -3, 4,  4,  4,  0}},
+        {45, 21, 39, 15, 189, 69, 87, 31});
+}
+
+TEST_CASE("bilinear copies a dim whose size a scale factor leaves unchanged, as PyTorch",
+          "[upsample][bilinear][regression]") {
+  // F.interpolate(pattern(1, 2, 2, 3), scale_factor=1.25, mode='bilinear'): both dims unchanged.
+  Tensor x = pattern({1, 2, 2, 3});
+  x.requires_grad_();
+  Tensor y = interpolate(x, {.scale_factor = {1.25}, .mode = "bilinear"});
+  CHECK(values(y) == values(x));
+  y.backward(arange(0, 12, 1, {.dtype = f64}).reshape({1, 2, 2, 3}));
+  require_values(x.grad(), {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  // H 3 -> 3 copied, W 4 -> 5 interpolated with 1 / 1.25.
+  Tensor z = pattern({1, 2, 3, 4});
+  z.requires_grad_();
+  y = interpolate(z, {.scale_factor = {1.25}, .mode = "bilinear"});
+  require_output(y, {{1, 2, 3, 5},
+                     {-5.0, -0.09999999999999953, 0.0, 0.10000000000000187, 5.0, 1.0, -1.8000000000000003, 0.5,
+                      2.799999999999999, 0.0, -4.0, 0.9000000000000004, 1.0, -2.200000000000001, -5.0, 2.0,
+                      -0.8000000000000003, 1.5, 3.799999999999999, 1.0, -3.0, 1.9000000000000004, 2.0,
+                      -1.200000000000001, -4.0, 3.0, 0.19999999999999973, -3.0, -2.899999999999998, 2.0}});
+  y.backward(arange(0, 30, 1, {.dtype = f64}).reshape({1, 2, 3, 5}));
+  require_values(z.grad(), {0.29999999999999993, 1.7000000000000002, 3.099999999999999, 4.9, 6.8, 7.7,
+                            9.099999999999998, 11.400000000000002, 13.299999999999999, 13.700000000000001,
+                            15.099999999999996, 17.900000000000006, 19.799999999999997, 19.700000000000003,
+                            21.099999999999994, 24.400000000000006, 26.299999999999997, 25.700000000000003,
+                            27.099999999999994, 30.900000000000006, 32.8, 31.700000000000003, 33.099999999999994,
+                            37.40000000000001},
+                 1e-12);
+  // The same in f32 through the fast kernels.
+  CHECK(values(interpolate(pattern({1, 2, 2, 3}, f32), {.scale_factor = {1.25}, .mode = "bilinear"})) ==
+        values(pattern({1, 2, 2, 3}, f32)));
+}

@@ -9,16 +9,10 @@
 #include "util/parallel.hpp"
 
 using namespace xgrad;
-
-namespace {
-struct ThreadCount {  // restores the thread count a test changed
-  int saved = get_num_threads();
-  ~ThreadCount() { set_num_threads(saved); }
-};
-}  // namespace
+using xgrad::testing::ThreadCountGuard;
 
 TEST_CASE("parallel_for covers every index exactly once", "[parallel]") {
-  ThreadCount restore;
+  ThreadCountGuard restore;
   for (int threads : {1, 2, 3}) {
     set_num_threads(threads);
     CHECK(get_num_threads() == threads);
@@ -33,7 +27,7 @@ TEST_CASE("parallel_for covers every index exactly once", "[parallel]") {
 }
 
 TEST_CASE("parallel_for uses several threads for big work and one for small", "[parallel]") {
-  ThreadCount restore;
+  ThreadCountGuard restore;
   set_num_threads(2);
   std::atomic<int> chunks{0};
   detail::parallel_for(0, 100, 1000, [&](std::int64_t, std::int64_t) { chunks++; });
@@ -49,7 +43,7 @@ TEST_CASE("parallel_for uses several threads for big work and one for small", "[
 }
 
 TEST_CASE("nested parallel_for runs inline, and exceptions reach the caller", "[parallel]") {
-  ThreadCount restore;
+  ThreadCountGuard restore;
   set_num_threads(2);
   std::atomic<int> inner_chunks{0};
   detail::parallel_for(0, 2, 1, [&](std::int64_t, std::int64_t) {

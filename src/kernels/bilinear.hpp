@@ -21,6 +21,8 @@ struct LinearTap {
 ///   align_corners: source = o * (in - 1) / (out - 1)   (0 when out == 1)
 ///   otherwise:     source = max((o + 0.5) * scale - 0.5, 0), scale = in / out,
 ///                  or 1 / scale_factor when the caller gave one (scale_factor > 0).
+/// A dim whose size does not change is copied (o reads o alone), whatever the
+/// scale factor, as PyTorch's kernel short-cuts it (compute_source_index_and_lambda).
 template <class T>
 std::vector<LinearTap<T>> linear_taps(std::int64_t in, std::int64_t out, bool align_corners,
                                       double scale_factor = 0.0) {
@@ -31,6 +33,10 @@ std::vector<LinearTap<T>> linear_taps(std::int64_t in, std::int64_t out, bool al
     scale = scale_factor > 0.0 ? static_cast<T>(1.0 / scale_factor) : static_cast<T>(in) / static_cast<T>(out);
   }
   std::vector<LinearTap<T>> taps(static_cast<std::size_t>(out));
+  if (out == in) {
+    for (std::int64_t o = 0; o < out; ++o) taps[static_cast<std::size_t>(o)] = {o, o, T(1), T(0)};
+    return taps;
+  }
   for (std::int64_t o = 0; o < out; ++o) {
     const T index = static_cast<T>(o);
     const T source = align_corners ? scale * index : std::max(scale * (index + T(0.5)) - T(0.5), T(0));

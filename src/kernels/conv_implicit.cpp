@@ -251,7 +251,7 @@ struct ImplicitScratch {
 }  // namespace
 
 bool implicit_conv_fits(const ConvGeometry& g) {
-  const bool two_d = g.in[0] == 1 && g.out[0] == 1 && g.kernel[0] == 1;
+  const bool two_d = is_two_d(g);
   // A 1x1 convolution with stride 1 and no padding reads x in place in im2col.cpp.
   const bool in_place =
       g.kernel[1] == 1 && g.kernel[2] == 1 && g.pad[1] == 0 && g.pad[2] == 0 && g.stride[1] == 1 && g.stride[2] == 1;

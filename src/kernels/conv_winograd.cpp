@@ -255,7 +255,7 @@ bool winograd_weight_gradient_fits(const ConvGeometry& g) {
 }
 
 bool winograd_conv_fits(const ConvGeometry& g) {
-  const bool two_d = g.in[0] == 1 && g.out[0] == 1 && g.kernel[0] == 1;
+  const bool two_d = is_two_d(g);
   const bool three_by_three = g.kernel[1] == 3 && g.kernel[2] == 3;
   const bool unit = g.stride[1] == 1 && g.stride[2] == 1 && g.dilation[1] == 1 && g.dilation[2] == 1;
   const bool padding = g.pad[1] >= 0 && g.pad[2] >= 0;

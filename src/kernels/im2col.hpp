@@ -44,6 +44,13 @@ struct ConvGeometry {
   std::int64_t dilation[3] = {1, 1, 1};
 };
 
+/// Whether the depth dim is trivial, so that a 2-D kernel may run the pass: one
+/// input and output slice, a kernel of depth 1, and no depth padding (with
+/// padding, the single output slice reads only zeros).
+inline bool is_two_d(const ConvGeometry& g) {
+  return g.in[0] == 1 && g.out[0] == 1 && g.kernel[0] == 1 && g.pad[0] == 0;
+}
+
 /// The columns of x_group (x_channels / groups planes of one image) for output
 /// lines [line_begin, line_end): (line_end - line_begin) * out[2] columns, row r
 /// starting at columns + r * ld.

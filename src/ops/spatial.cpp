@@ -70,12 +70,18 @@ std::int64_t conv_output_size(const char* op, std::int64_t in, std::int64_t kern
 
 std::int64_t pool_output_size(const char* op, std::int64_t in, std::int64_t kernel, std::int64_t stride,
                               std::int64_t padding, std::int64_t dilation, bool ceil_mode) {
+  // PyTorch's rule (pooling_output_shape): round the span first (down, or up in
+  // ceil mode), then drop a last window that would start in the right padding;
+  // only an output below one is an error. In ceil mode a kernel larger than the
+  // padded input still gives one window, clipped to the input.
   const std::int64_t span = in + 2 * padding - dilation * (kernel - 1) - 1;
-  if (span < 0)
-    fail<ShapeError>("{}: the (dilated) kernel {} is larger than the padded input {} (input {}, padding {})", op,
-                     dilation * (kernel - 1) + 1, in + 2 * padding, in, padding);
-  std::int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  const std::int64_t rounded = ceil_mode ? span + stride - 1 : span;
+  std::int64_t out = (rounded >= 0 ? rounded / stride : -((-rounded + stride - 1) / stride)) + 1;
   if (ceil_mode && (out - 1) * stride >= in + padding) --out;  // last window would start in the right padding
+  if (out < 1)
+    fail<ShapeError>("{}: the (dilated) kernel {} is larger than the padded input {} (input {}, padding {}, "
+                     "stride {}, ceil_mode {}): the output would have size {}",
+                     op, dilation * (kernel - 1) + 1, in + 2 * padding, in, padding, stride, ceil_mode, out);
   return out;
 }
 

@@ -91,22 +91,17 @@ void for_each_plane(const Geometry& g, F plane_fn) {
 
 // ---- nearest ---------------------------------------------------------------------------
 
-// PyTorch's nearest_idx: equal sizes copy, doubling halves the index (both exact),
-// anything else takes floor(o * scale) computed in float.
+// PyTorch's nearest rule: o reads floor(o * scale), scale = 1 / scale_factor when
+// the caller gave one, else in / out, computed in float as PyTorch does. There
+// is no short cut for out == in or 2 * in: with a scale factor such as 1.25 on
+// a size-3 dim (out 3) the indices are 0, 0, 1, not 0, 1, 2.
 std::vector<std::int64_t> nearest_indices(std::int64_t in, std::int64_t out, double factor) {
   const float scale =
       factor > 0.0 ? static_cast<float>(1.0 / factor) : static_cast<float>(in) / static_cast<float>(out);
   std::vector<std::int64_t> indices(static_cast<std::size_t>(out));
-  for (std::int64_t o = 0; o < out; ++o) {
-    std::int64_t& index = indices[static_cast<std::size_t>(o)];
-    if (out == in) {
-      index = o;
-    } else if (out == 2 * in) {
-      index = o / 2;
-    } else {
-      index = std::min(static_cast<std::int64_t>(std::floor(static_cast<float>(o) * scale)), in - 1);
-    }
-  }
+  for (std::int64_t o = 0; o < out; ++o)
+    indices[static_cast<std::size_t>(o)] =
+        std::min(static_cast<std::int64_t>(std::floor(static_cast<float>(o) * scale)), in - 1);
   return indices;
 }
 
