@@ -66,7 +66,7 @@ TEST_CASE("backward(gradient) on a non-scalar and its errors", "[autograd][error
 TEST_CASE("retain_graph allows a second backward, and without it the graph is freed", "[autograd]") {
   Tensor x = f64_leaf({2});
   Tensor y = (x * x).sum();
-  y.backward(Tensor(), /*retain_graph=*/true);
+  y.backward(Tensor(), {.retain_graph = true});
   y.backward();
   require_values(x.grad(), {8});
   XGRAD_REQUIRE_THROWS_WITH(y.backward(), AutogradError, "second time", "retain_graph");
@@ -189,7 +189,7 @@ TEST_CASE("deep graphs: backward and destruction need no recursion", "[autograd]
   Tensor y = x;
   constexpr int kDepth = 200000;  // far deeper than any stack could recurse
   for (int i = 0; i < kDepth; ++i) y = y + 1.0;
-  y.sum().backward(Tensor(), true);
+  y.sum().backward(Tensor(), {.retain_graph = true});
   require_values(x.grad(), {1});
   std::weak_ptr<autograd::Node> node = y.grad_fn();
   y = Tensor();
@@ -237,7 +237,7 @@ TEST_CASE("autograd::grad returns gradients and accumulates nothing", "[autograd
   Tensor h = x * w;                  // intermediate
   Tensor y = (h * h + x).sum();      // dy/dh = 2h, dy/dx = 2 h w + 1, dy/dw = sum(2 h x)
   h.retain_grad();
-  const std::vector<Tensor> g = autograd::grad({y}, {x, h, w}, {}, /*retain_graph=*/true);
+  const std::vector<Tensor> g = autograd::grad({y}, {x, h, w}, {}, {.retain_graph = true});
   REQUIRE(g.size() == 3);
   require_values(g[0], {9, 17, 25});
   require_values(g[1], {4, 8, 12});
@@ -257,7 +257,7 @@ TEST_CASE("autograd::grad seeds non-scalar outputs and frees the graph unless re
   Tensor x = f64_leaf({1, -2});
   Tensor y = x * x;
   const Tensor seed = f64_tensor({1, 10}, {2});
-  require_values(autograd::grad({y}, {x}, {seed}, /*retain_graph=*/true)[0], {2, -40});
+  require_values(autograd::grad({y}, {x}, {seed}, {.retain_graph = true})[0], {2, -40});
   require_values(autograd::grad({y}, {x}, {seed})[0], {2, -40});
   XGRAD_REQUIRE_THROWS_WITH(autograd::grad({y}, {x}, {seed}), AutogradError, "second time");
   XGRAD_REQUIRE_THROWS_WITH(autograd::grad({x * 2.0}, {x}), AutogradError, "grad:", "one element", "[2]");
@@ -277,12 +277,12 @@ TEST_CASE("autograd::grad errors and unused inputs", "[autograd][grad][errors]")
   Tensor x = f64_leaf({1});
   Tensor unused = f64_leaf({1, 2});
   Tensor y = (x * 3.0).sum();
-  XGRAD_REQUIRE_THROWS_WITH(autograd::grad({y}, {unused}, {}, true), AutogradError, "input 0", "[2]",
+  XGRAD_REQUIRE_THROWS_WITH(autograd::grad({y}, {unused}, {}, {.retain_graph = true}), AutogradError, "input 0", "[2]",
                             "not used", "allow_unused");
-  const auto g = autograd::grad({y}, {x, unused}, {}, true, /*allow_unused=*/true);
+  const auto g = autograd::grad({y}, {x, unused}, {}, {.retain_graph = true, .allow_unused = true});
   require_values(g[0], {3});
   CHECK_FALSE(g[1].defined());
-  XGRAD_REQUIRE_THROWS_WITH(autograd::grad({y}, {ones({2})}, {}, true), AutogradError, "input 0",
+  XGRAD_REQUIRE_THROWS_WITH(autograd::grad({y}, {ones({2})}, {}, {.retain_graph = true}), AutogradError, "input 0",
                             "does not require grad");
   XGRAD_REQUIRE_THROWS_WITH(autograd::grad({ones({1})}, {x}), AutogradError, "grad:", "does not require grad");
   XGRAD_REQUIRE_THROWS_WITH(autograd::grad({y}, {x}, {ones({1}), ones({1})}), AutogradError, "1 roots but 2");

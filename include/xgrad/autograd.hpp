@@ -8,6 +8,13 @@
 /// numbered in creation order; backward processes the reachable nodes in reverse
 /// topological order (ties broken by that number), summing the gradients that
 /// arrive at each node before running it. Leaves accumulate into `.grad()`.
+///
+/// Higher order: with GradOptions::create_graph the backward runs with grad mode
+/// on, so the ops inside each node's backward record nodes of their own and the
+/// gradients returned are differentiable again. Saved tensors then unpack with
+/// their place in the graph (an input with its grad_fn or leaf, an output with the
+/// node that made it). A node whose backward is not written with differentiable
+/// ops says so (once_differentiable), and differentiating its gradient throws.
 
 #include <any>
 #include <cstdint>
@@ -58,7 +65,7 @@ struct TensorMeta {
 
 /// One recorded operation. Subclasses map the gradients of the node's outputs to
 /// the gradients of its inputs (one per edge; undefined where not needed).
-class Node {
+class Node : public std::enable_shared_from_this<Node> {
  public:
   Node();
   virtual ~Node();
@@ -73,6 +80,10 @@ class Node {
   /// Frees what forward saved (called after backward unless retain_graph); a
   /// later apply() that needs the saved values must throw AutogradError.
   virtual void release_saved() {}
+  /// True when apply() computes its gradients outside the tape (kernels, raw
+  /// loops): under create_graph its results are then marked so that
+  /// differentiating them again throws, instead of silently giving zeros.
+  virtual bool once_differentiable() const { return false; }
 
   std::uint64_t sequence_nr() const { return sequence_nr_; }
   const std::vector<Edge>& next_edges() const { return next_edges_; }
@@ -104,31 +115,48 @@ class Node {
 };
 
 /// Runs backward from several roots at once; grads[i] seeds roots[i] (undefined
-/// means ones for a one-element root).
-void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads = {},
-              bool retain_graph = false);
+/// means ones for a one-element root). options.allow_unused is ignored.
+void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads = {}, GradOptions options = {});
 
 /// The gradients of `outputs` with respect to `inputs` (as torch::autograd::grad),
 /// returned instead of accumulated: no tensor's `.grad()` changes. `inputs` may be
 /// leaves or intermediate results; `grad_outputs` seed the outputs as in backward().
 /// An input the outputs do not depend on throws AutogradError, unless
-/// `allow_unused`, which returns an undefined Tensor for it.
+/// `options.allow_unused`, which returns an undefined Tensor for it. With
+/// `options.create_graph` the gradients are differentiable:
+///   auto g = grad({y}, {x}, {}, {.create_graph = true});  auto gg = grad({g[0].sum()}, {x});
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs = {}, bool retain_graph = false,
-                         bool allow_unused = false);
+                         const std::vector<Tensor>& grad_outputs = {}, GradOptions options = {});
 
-/// A tensor saved for backward: detached (so the graph holds no cycle) and
-/// stamped with its storage version, so that a later in-place change is caught.
+/// A tensor saved for backward, stamped with its storage version so that a later
+/// in-place change is caught. What it keeps depends on what it is to the op:
+/// an input (the constructor) keeps its place in the graph (its grad_fn, or the
+/// leaf itself), an output (output()) only its data, since the node that made it
+/// holds the SavedTensor (a strong link back would be a cycle). unpack() returns
+/// the bare data, except under create_graph, where an input comes back with its
+/// grad_fn and an output with the node being run as its grad_fn.
 class SavedTensor {
  public:
   SavedTensor() = default;
+  /// An input of the op (or any tensor that is not one of its outputs).
   explicit SavedTensor(const Tensor& tensor);
+  /// Output `output_nr` of the op, saved before the op records its node.
+  static SavedTensor output(const Tensor& tensor, std::uint32_t output_nr = 0);
   /// The saved tensor; throws AutogradError if it was modified in place since.
   Tensor unpack(const std::string& op) const;
-  bool defined() const { return tensor_.defined(); }
+  bool defined() const { return data_.defined(); }
+  /// For Function<T>: whether this saved `t` itself, and re-marking it as output
+  /// `output_nr` once forward is known to have returned it.
+  bool saved(const Tensor& t) const;
+  void mark_output(std::uint32_t output_nr);
 
  private:
-  Tensor tensor_;
+  Tensor data_;                          // detached alias of the saved tensor
+  std::shared_ptr<Node> grad_fn_;        // an input's producer (null for leaves and outputs)
+  std::shared_ptr<xgrad::detail::TensorImpl> leaf_;  // an input leaf that requires grad
+  const xgrad::detail::TensorImpl* original_ = nullptr;  // identity, only compared
+  std::uint32_t output_nr_ = 0;
+  bool is_output_ = false;
   std::uint64_t version_ = 0;
 };
 
@@ -144,14 +172,21 @@ class Context {
   std::map<std::string, std::any> saved_data;
   /// Whether forward argument `index` is a tensor that needs a gradient.
   bool needs_input_grad(std::size_t index) const;
+  /// Outputs (returned by forward) that carry no gradient, e.g. indices: they
+  /// come out not requiring grad, and backward receives zeros for them.
+  void mark_non_differentiable(const std::vector<Tensor>& outputs);
 
   // For Function<T>::apply.
   void set_needs_input_grad(std::vector<bool> needs) { needs_input_grad_ = std::move(needs); }
   void set_name(std::string name) { name_ = std::move(name); }
   void release();
+  /// After forward: a saved tensor that forward returned becomes an output save
+  /// (no cycle through the node), and the non-differentiable outputs are cut.
+  void settle_outputs(std::vector<Tensor>& outputs);
 
  private:
   std::vector<SavedTensor> saved_;
+  std::vector<const xgrad::detail::TensorImpl*> non_differentiable_;
   std::vector<bool> needs_input_grad_;
   std::string name_ = "Function";
   bool released_ = false;
@@ -200,6 +235,13 @@ class CppNode final : public Node {
   }
   std::string name() const override { return demangle(typeid(T).name()); }
   void release_saved() override { ctx.release(); }
+  bool once_differentiable() const override {
+    if constexpr (requires { T::once_differentiable; }) {
+      return T::once_differentiable;
+    } else {
+      return false;
+    }
+  }
 };
 
 }  // namespace detail
@@ -216,7 +258,11 @@ class CppNode final : public Node {
 ///
 /// forward runs with grad mode off; it returns a Tensor or a std::vector<Tensor>.
 /// backward returns one gradient per forward argument, undefined for non-tensor
-/// arguments and for inputs that need none.
+/// arguments and for inputs that need none. A backward written with
+/// differentiable ops is differentiable again (create_graph) with nothing more to
+/// do; one that is not (raw loops over data) declares
+/// `static constexpr bool once_differentiable = true;`, and a second derivative
+/// through it then throws AutogradError naming the Function.
 template <class Derived>
 struct Function {
   template <class... Args>
@@ -254,7 +300,10 @@ struct Function {
     for (Tensor& out : outputs)
       for (const Tensor& in : inputs)
         if (out.is_same(in)) out = detail::shallow_alias(out);
-    if (record) detail::connect(node, inputs, outputs);
+    if (record) {
+      detail::connect(node, inputs, outputs);
+      node->ctx.settle_outputs(outputs);
+    }
     if constexpr (std::is_same_v<Result, Tensor>) {
       return outputs.front();
     } else {

@@ -13,6 +13,11 @@
 /// |analytic - numeric| <= atol + rtol * |numeric|. The check also proves that
 /// backward accumulates: gradients pre-filled with a known value must come back
 /// shifted by exactly the new gradient.
+///
+/// gradgradcheck checks second derivatives the same way: it runs gradcheck on the
+/// function (inputs, v) -> the gradients of sum(fn(inputs) * v) with respect to
+/// the inputs, computed with create_graph, for a random grad output v (a
+/// non-contiguous leaf that requires grad, so the derivative in v is checked too).
 
 #include <cstdint>
 #include <functional>
@@ -56,6 +61,11 @@ using GradcheckFunction = std::function<Tensor(const std::vector<Tensor>&)>;
 /// require grad must be leaves). Inputs and their .grad() are left as found.
 GradcheckReport gradcheck(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
                           GradcheckOptions options = {});
+
+/// Checks fn's double backward against central differences of its backward, as
+/// PyTorch's gradgradcheck: worst_input == inputs.size() names the grad output v.
+GradcheckReport gradgradcheck(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
+                              GradcheckOptions options = {});
 
 std::ostream& operator<<(std::ostream& os, const GradcheckReport& report);
 

@@ -25,7 +25,20 @@ struct TensorImpl;
 }
 namespace autograd {
 class Node;
-}
+
+/// Options of a backward pass (Tensor::backward, autograd::backward, autograd::grad),
+/// declared in this order: `{.retain_graph = true, .create_graph = true}`.
+struct GradOptions {
+  /// Keep the graph's saved tensors, so that it can be run backward again.
+  bool retain_graph = false;
+  /// Record the backward pass itself, so that the gradients it returns are
+  /// differentiable again (to any order). Implies retain_graph, as in PyTorch.
+  bool create_graph = false;
+  /// grad() only: an input the outputs do not depend on gets an undefined
+  /// gradient instead of an AutogradError.
+  bool allow_unused = false;
+};
+}  // namespace autograd
 
 /// Options for factories. Declared in this order so designated initialisers read
 /// `{.dtype = xgrad::f64, .requires_grad = true}`. An empty dtype means f32, except in
@@ -102,9 +115,11 @@ class Tensor {
   std::shared_ptr<autograd::Node> grad_fn() const;
   /// A tensor sharing storage but cut from the graph.
   Tensor detach() const;
-  /// Reverse-mode gradient of this tensor. Without `gradient` the tensor must hold
-  /// one element. Frees the graph's saved tensors unless retain_graph is true.
-  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+  /// Reverse-mode gradient of this tensor, accumulated into the leaves' grad().
+  /// Without `gradient` the tensor must hold one element. Frees the graph's saved
+  /// tensors unless options.retain_graph (or create_graph) is set; with
+  /// create_graph the accumulated gradients are themselves differentiable.
+  void backward(const Tensor& gradient = Tensor(), autograd::GradOptions options = {}) const;
 
   // ---- in place (not recorded; refused on a leaf that requires grad while grad
   // mode is on, as in PyTorch). Each bumps the version counter.

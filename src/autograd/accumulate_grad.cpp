@@ -20,7 +20,11 @@ Edge gradient_edge(const Tensor& t) {
 }
 
 void accumulate_into(Tensor& grad_slot, const Tensor& incoming) {
-  NoGradGuard no_grad;
+  if (is_grad_enabled()) {
+    // create_graph: the accumulated gradient keeps its graph (out of place).
+    grad_slot = grad_slot.defined() ? grad_slot + incoming : incoming.clone();
+    return;
+  }
   if (!grad_slot.defined()) {
     grad_slot = incoming.clone();  // never alias: the same gradient may flow elsewhere
   } else {

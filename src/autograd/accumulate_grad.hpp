@@ -23,7 +23,8 @@ class AccumulateGrad final : public Node {
 /// grad_fn, or for a leaf its accumulator (created on first use, shared after).
 Edge gradient_edge(const Tensor& t);
 
-/// grad_slot += incoming, allocating (as a fresh contiguous copy) on first use.
+/// grad_slot += incoming, allocating (as a fresh contiguous copy) on first use;
+/// under create_graph (grad mode on) out of place and recorded instead.
 void accumulate_into(Tensor& grad_slot, const Tensor& incoming);
 
 }  // namespace xgrad::autograd

@@ -1,7 +1,8 @@
 // The backward engine: discovers the part of the tape reachable from the roots,
 // counts how many edges lead into each node, and runs nodes once every gradient
 // for them has arrived (ready nodes in decreasing sequence number). No recursion,
-// so graphs of any depth are fine.
+// so graphs of any depth are fine. Under create_graph it runs with grad mode on,
+// so that what each node's backward computes is recorded in turn.
 
 #include <algorithm>
 #include <queue>
@@ -9,6 +10,7 @@
 #include <unordered_set>
 
 #include "autograd/accumulate_grad.hpp"
+#include "autograd/record.hpp"
 #include "tensor/tensor_impl.hpp"
 #include "util/check.hpp"
 #include "xgrad/ops/arithmetic.hpp"
@@ -50,6 +52,53 @@ void check_gradient(const Node& node, std::size_t i, const Tensor& grad) {
   if (grad.dtype() != want.dtype)
     fail<AutogradError>("{}: backward returned a gradient of dtype {} for input {} of dtype {}", node.name(),
                         dtype_name(grad.dtype()), i, dtype_name(want.dtype));
+}
+
+// Sets grad mode for a backward run: on exactly when it must record (create_graph).
+class GradModeGuard {
+ public:
+  explicit GradModeGuard(bool enabled) : previous_(is_grad_enabled()) { set_grad_enabled(enabled); }
+  ~GradModeGuard() { set_grad_enabled(previous_); }
+  GradModeGuard(const GradModeGuard&) = delete;
+  GradModeGuard& operator=(const GradModeGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Stands for the backward of a once-differentiable node under create_graph: the
+// gradient it computed depends on that node's inputs (and on the gradients that
+// reached it), but nothing recorded how, so differentiating it again throws.
+class NotDifferentiableBackward final : public Node {
+ public:
+  explicit NotDifferentiableBackward(std::string of) : of_(std::move(of)) {}
+  std::vector<Tensor> apply(std::vector<Tensor>&&) override {
+    fail<AutogradError>(
+        "{}: its backward is not differentiable (once_differentiable), so a gradient computed through it "
+        "cannot be differentiated again (create_graph, gradgradcheck, hessian); a second derivative "
+        "through {} is not implemented",
+        of_, of_);
+  }
+  std::string name() const override { return of_ + "'s backward"; }
+
+ private:
+  std::string of_;
+};
+
+// Under create_graph, the gradients a once-differentiable node returned become
+// outputs of a NotDifferentiableBackward linked to what they depend on.
+void mark_not_differentiable(const Node& node, const std::vector<Tensor>& incoming, std::vector<Tensor>& outgoing) {
+  auto marker = std::make_shared<NotDifferentiableBackward>(node.name());
+  for (std::size_t i = 0; i < node.next_edges().size(); ++i)
+    marker->add_next_edge(node.next_edges()[i], node.input_meta()[i]);
+  for (const Tensor& g : incoming)
+    if (g.defined() && g.requires_grad()) marker->add_next_edge(gradient_edge(g), TensorMeta{g.shape(), g.dtype()});
+  for (Tensor& g : outgoing) {
+    if (!g.defined()) continue;
+    g = g.detach();
+    g.impl()->grad_fn = marker;
+    g.impl()->output_nr = marker->add_output(TensorMeta{g.shape(), g.dtype()});
+  }
 }
 
 // Sums gradients arriving for one output of a node. Out of place: an incoming
@@ -136,9 +185,10 @@ std::unordered_set<Node*> nodes_leading_to(const Capture& capture,
 // Runs the nodes reachable from the roots in reverse order of recording. Without
 // a capture, leaves accumulate into .grad() (backward); with one, the gradients
 // along the captured edges are stored there and nothing accumulates (grad).
-void run(const std::vector<Edge>& root_edges, const std::vector<Tensor>& seeds, bool retain_graph,
+void run(const std::vector<Edge>& root_edges, const std::vector<Tensor>& seeds, GradOptions options,
          Capture* capture) {
-  NoGradGuard no_grad;
+  const bool retain_graph = options.retain_graph || options.create_graph;
+  GradModeGuard mode(options.create_graph);
   std::unordered_map<Node*, std::size_t> pending = count_incoming_edges(root_edges);
   std::unordered_set<Node*> needed;
   if (capture) {
@@ -196,10 +246,16 @@ void run(const std::vector<Edge>& root_edges, const std::vector<Tensor>& seeds, 
 
     std::vector<Tensor> outgoing;
     if (execute) {
-      outgoing = node->apply(std::move(incoming));
+      const bool mark = options.create_graph && node->once_differentiable();
+      std::vector<Tensor> received = mark ? incoming : std::vector<Tensor>{};
+      {
+        detail::RunningNode running(node->shared_from_this());
+        outgoing = node->apply(std::move(incoming));
+      }
       if (outgoing.size() != node->next_edges().size() && !node->next_edges().empty())
         fail<AutogradError>("{}: backward returned {} gradients for {} inputs", node->name(), outgoing.size(),
                             node->next_edges().size());
+      if (mark) mark_not_differentiable(*node, received, outgoing);
     }
     if (!retain_graph) node->release_saved();
 
@@ -218,13 +274,14 @@ void run(const std::vector<Edge>& root_edges, const std::vector<Tensor>& seeds, 
 
 }  // namespace
 
-void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
+void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, GradOptions options) {
   const std::vector<Edge> root_edges = root_edges_of("backward", roots);
-  run(root_edges, seeds_of("backward", roots, grads), retain_graph, nullptr);
+  run(root_edges, seeds_of("backward", roots, grads), options, nullptr);
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, bool retain_graph, bool allow_unused) {
+                         const std::vector<Tensor>& grad_outputs, GradOptions options) {
+  const bool allow_unused = options.allow_unused;
   const std::vector<Edge> root_edges = root_edges_of("grad", outputs);
   const std::vector<Tensor> seeds = seeds_of("grad", outputs, grad_outputs);
   Capture capture;
@@ -235,7 +292,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
       fail<AutogradError>("grad: input {} (shape {}) does not require grad", i, str(input.shape()));
     capture.edges.push_back(gradient_edge(input));
   }
-  run(root_edges, seeds, retain_graph, &capture);
+  run(root_edges, seeds, options, &capture);
 
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (!capture.reached[i]) {

@@ -42,6 +42,18 @@ namespace xgrad::autograd::detail {
 
 using xgrad::detail::fail;
 
+namespace {
+thread_local std::shared_ptr<Node> current_node;
+}
+
+std::shared_ptr<Node> running_node() { return current_node; }
+
+RunningNode::RunningNode(std::shared_ptr<Node> node) : previous_(std::move(current_node)) {
+  current_node = std::move(node);
+}
+
+RunningNode::~RunningNode() { current_node = std::move(previous_); }
+
 bool any_requires_grad(const std::vector<Tensor>& inputs) {
   if (!is_grad_enabled()) return false;
   for (const Tensor& t : inputs)
@@ -102,6 +114,31 @@ void throw_freed_graph(const std::string& op) {
       op);
 }
 
+Tensor apply_linear(const std::shared_ptr<const LinearPair>& pair, const Tensor& in, bool adjoint) {
+  Tensor out = adjoint ? pair->adjoint(in) : pair->apply(in);
+  if (!autograd::detail::any_requires_grad({in})) return out;
+  return record(adjoint ? pair->adjoint_name : pair->name, {in}, std::move(out),
+                [pair, adjoint](const BackwardArgs& args) {
+                  return std::vector<Tensor>{apply_linear(pair, args.grad(), !adjoint)};
+                });
+}
+
+std::vector<Tensor> gradients_by_recomputation(const std::function<Tensor(const std::vector<Tensor>&)>& composite,
+                                               const std::vector<Tensor>& inputs, const Tensor& grad,
+                                               const std::vector<bool>& needs) {
+  std::vector<Tensor> wrt;
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (needs.at(i) && inputs[i].defined() && inputs[i].requires_grad()) wrt.push_back(inputs[i]);
+  std::vector<Tensor> grads(inputs.size());
+  if (wrt.empty()) return grads;
+  const Tensor out = composite(inputs);
+  const std::vector<Tensor> found =
+      autograd::grad({out}, wrt, {grad}, {.retain_graph = true, .create_graph = true, .allow_unused = true});
+  for (std::size_t i = 0, k = 0; i < inputs.size(); ++i)
+    if (needs.at(i) && inputs[i].defined() && inputs[i].requires_grad()) grads[i] = found[k++];
+  return grads;
+}
+
 static std::vector<bool> needs_of(const std::vector<Tensor>& inputs) {
   std::vector<bool> needs;
   needs.reserve(inputs.size());
@@ -109,15 +146,15 @@ static std::vector<bool> needs_of(const std::vector<Tensor>& inputs) {
   return needs;
 }
 
-Tensor record(std::string name, const std::vector<Tensor>& inputs, Tensor output, BackwardFn fn) {
+Tensor record(std::string name, const std::vector<Tensor>& inputs, Tensor output, BackwardFn fn, Backward kind) {
   std::vector<Tensor> outputs{std::move(output)};
-  outputs = record(std::move(name), inputs, std::move(outputs), std::move(fn));
+  outputs = record(std::move(name), inputs, std::move(outputs), std::move(fn), kind);
   return outputs.front();
 }
 
 std::vector<Tensor> record(std::string name, const std::vector<Tensor>& inputs, std::vector<Tensor> outputs,
-                           BackwardFn fn) {
-  auto node = std::make_shared<LambdaNode>(std::move(name), needs_of(inputs), std::move(fn));
+                           BackwardFn fn, Backward kind) {
+  auto node = std::make_shared<LambdaNode>(std::move(name), needs_of(inputs), std::move(fn), kind);
   autograd::detail::connect(node, inputs, outputs);
   return outputs;
 }

@@ -8,6 +8,7 @@
 #include "util/dispatch.hpp"
 #include "xgrad/autograd.hpp"
 #include "xgrad/ops/arithmetic.hpp"
+#include "xgrad/ops/shape.hpp"
 #include "xgrad/random.hpp"
 
 namespace xgrad {
@@ -198,6 +199,88 @@ GradcheckReport gradcheck(const GradcheckFunction& fn, const std::vector<Tensor>
       report.max_rel_error, atol, rtol, report.worst_input, report.worst_index, str(report.worst_position),
       report.worst_analytic, report.worst_numeric,
       report.accumulates ? "" : "; backward does not accumulate into pre-filled gradients");
+  return report;
+}
+
+namespace {
+
+// Grad mode on for a scope, whatever the caller's (gradgradcheck's function runs
+// a backward even inside gradcheck's NoGrad numeric pass).
+class EnableGrad {
+ public:
+  EnableGrad() : previous_(is_grad_enabled()) { set_grad_enabled(true); }
+  ~EnableGrad() { set_grad_enabled(previous_); }
+  EnableGrad(const EnableGrad&) = delete;
+  EnableGrad& operator=(const EnableGrad&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// A random leaf of `shape` that requires grad and, with two dims or more, is not
+// contiguous (a transposed view), so that backward code reading a grad output
+// as if it were contiguous is caught.
+Tensor random_grad_output(const Shape& shape, DType dtype, std::uint64_t seed) {
+  NoGradGuard no_grad;
+  Shape base_shape = shape;
+  const bool transpose = shape.size() >= 2 && shape[shape.size() - 1] > 1 && shape[shape.size() - 2] > 1;
+  if (transpose) std::swap(base_shape[base_shape.size() - 1], base_shape[base_shape.size() - 2]);
+  std::int64_t n = 1;
+  for (std::int64_t s : shape) n *= s;
+  std::vector<double> values(static_cast<std::size_t>(n));
+  Generator gen(seed);
+  for (std::size_t k = 0; k < values.size(); k += 2) {
+    double a = 0, b = 0;
+    gen.normal_pair(a, b);
+    values[k] = a;
+    if (k + 1 < values.size()) values[k + 1] = b;
+  }
+  Tensor v = tensor_of(values, base_shape, dtype);
+  if (transpose) v = v.transpose(-1, -2);
+  v.requires_grad_();
+  return v;
+}
+
+}  // namespace
+
+GradcheckReport gradgradcheck(const GradcheckFunction& fn, const std::vector<Tensor>& inputs, GradcheckOptions options) {
+  std::vector<std::size_t> checked;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined()) fail<ValueError>("gradgradcheck: input {} is an undefined tensor", i);
+    if (inputs[i].requires_grad()) checked.push_back(i);
+  }
+  if (checked.empty()) fail<ValueError>("gradgradcheck: no input requires grad, so there is nothing to check");
+  Tensor y0;
+  {
+    NoGradGuard no_grad;
+    y0 = call(fn, inputs);
+  }
+  const Tensor v = random_grad_output(y0.shape(), y0.dtype(), options.seed + 1);
+  const std::size_t n = inputs.size();
+
+  // (inputs..., v) -> the first-order gradients, flattened and joined.
+  const GradcheckFunction first_order = [&](const std::vector<Tensor>& in) {
+    const bool record = is_grad_enabled();  // off in gradcheck's numeric pass
+    EnableGrad enable;
+    const std::vector<Tensor> xs(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(n));
+    const Tensor y = call(fn, xs);
+    std::vector<Tensor> wrt;
+    for (std::size_t i : checked) wrt.push_back(xs[i]);
+    std::vector<Tensor> grads(wrt.size());
+    if (y.requires_grad())
+      grads = autograd::grad({y}, wrt, {in[n]}, {.create_graph = record, .allow_unused = true});
+    std::vector<Tensor> flat;
+    for (std::size_t k = 0; k < wrt.size(); ++k)
+      flat.push_back(grads[k].defined() ? grads[k].reshape({-1}) : zeros({wrt[k].numel()}, {.dtype = wrt[k].dtype()}));
+    Tensor joined = cat(flat, 0);
+    if (!record) joined = joined.detach();
+    return joined;
+  };
+  std::vector<Tensor> extended = inputs;
+  extended.push_back(v);
+  GradcheckReport report = gradcheck(first_order, extended, options);
+  const std::string what = report.worst_input == n ? std::string("the grad output") : fmt::format("input {}", report.worst_input);
+  report.message = fmt::format("gradgradcheck (second order, worst in {}): {}", what, report.message);
   return report;
 }
 

@@ -6,6 +6,7 @@
 #include "autograd/record.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/relu_gradient.hpp"
+#include "xgrad/ops/math.hpp"
 #include "xgrad/ops/activation.hpp"
 
 namespace xgrad {
@@ -22,18 +23,37 @@ thread_local ReluGradient relu_rule = ReluGradient::standard;
 constexpr double kSqrt2OverPi = std::numbers::sqrt2 * std::numbers::inv_sqrtpi;  // for gelu's tanh form
 
 // The common shape of a pointwise activation: out = f(x), and backward
-// grad * df(x) where df is computed from the saved input.
-template <class F, class DF>
-Tensor pointwise(const char* op, const char* node, const Tensor& x, F f, DF df) {
+// grad * df(x) where df is computed from the saved input, in one fused map; under
+// create_graph grad * df_ops(x), the same slope composed of differentiable ops.
+template <class F, class DF, class DFOps>
+Tensor pointwise(const char* op, const char* node, const Tensor& x, F f, DF df, DFOps df_ops) {
   Tensor out = detail::unary_map(op, x, f);
   if (!detail::any_requires_grad({x})) return out;
-  return detail::record(node, {x}, out, [sx = SavedTensor(x), node, df](const BackwardArgs& args) {
-    return std::vector<Tensor>{
-        detail::binary_map(node, args.grad(), sx.unpack(node), [df](auto g, auto v) {
-          // A zero slope blocks the gradient outright, even an infinite one.
-          const auto slope = df(v);
-          return slope == 0 ? slope : g * slope;
-        })};
+  return detail::record(node, {x}, out, [sx = SavedTensor(x), node, df, df_ops](const BackwardArgs& args) {
+    const Tensor v = sx.unpack(node);
+    if (detail::creating_graph()) return std::vector<Tensor>{mul(args.grad(), df_ops(v))};
+    return std::vector<Tensor>{detail::binary_map(node, args.grad(), v, [df](auto g, auto e) {
+      // A zero slope blocks the gradient outright, even an infinite one.
+      const auto slope = df(e);
+      return slope == 0 ? slope : g * slope;
+    })};
+  });
+}
+
+// The standard normal density and distribution, as differentiable ops (for gelu's
+// slope under create_graph): phi(x) = exp(-x^2 / 2) / sqrt(2 pi), Phi' = phi.
+Tensor normal_pdf(const Tensor& x) {
+  return mul(exp(mul(mul(x, x), -0.5)), std::numbers::inv_sqrtpi / std::numbers::sqrt2);
+}
+
+Tensor normal_cdf(const Tensor& x) {
+  Tensor out = detail::unary_map("normal_cdf", x, [](auto v) {
+    using T = decltype(v);
+    return T(0.5) * std::erfc(-v * static_cast<T>(std::numbers::sqrt2 / 2));
+  });
+  if (!detail::any_requires_grad({x})) return out;
+  return detail::record("NormalCdfBackward", {x}, out, [sx = SavedTensor(x)](const BackwardArgs& args) {
+    return std::vector<Tensor>{mul(args.grad(), normal_pdf(sx.unpack("NormalCdfBackward")))};
   });
 }
 
@@ -45,11 +65,11 @@ Tensor saliency_relu(const Tensor& x, const Tensor& out, ReluGradient rule) {
     return detail::record("DeconvnetReluBackward", {x}, out, [](const BackwardArgs& args) {
       return std::vector<Tensor>{
           detail::unary_map("DeconvnetReluBackward", args.grad(), [](auto g) { return g > 0 ? g : decltype(g)(0); })};
-    });
+    }, detail::Backward::once);
   return detail::record("GuidedReluBackward", {x}, out, [sx = SavedTensor(x)](const BackwardArgs& args) {
     return std::vector<Tensor>{detail::binary_map("GuidedReluBackward", args.grad(), sx.unpack("GuidedReluBackward"),
                                                   [](auto g, auto v) { return g > 0 && v > 0 ? g : decltype(g)(0); })};
-  });
+  }, detail::Backward::once);
 }
 
 }  // namespace
@@ -66,9 +86,9 @@ Tensor relu(const Tensor& x) {
   // Backward reads the output (out > 0 exactly where x > 0), not the input: in
   // conv -> relu and batch_norm -> relu the input is then freed after forward,
   // since nothing else keeps it, halving those layers' activation memory.
-  return detail::record("ReluBackward", {x}, out, [so = SavedTensor(out)](const BackwardArgs& args) {
-    return std::vector<Tensor>{detail::binary_map("ReluBackward", args.grad(), so.unpack("ReluBackward"),
-                                                  [](auto g, auto o) { return o > 0 ? g : decltype(g)(0); })};
+  return detail::record("ReluBackward", {x}, out, [so = SavedTensor::output(out)](const BackwardArgs& args) {
+    return std::vector<Tensor>{detail::times_constant_slope("ReluBackward", args.grad(), so.unpack("ReluBackward"),
+                                                            [](auto o) { return decltype(o)(o > 0); })};
   });
 }
 
@@ -76,7 +96,12 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
   return pointwise(
       "leaky_relu", "LeakyReluBackward", x,
       [negative_slope](auto v) { return v > 0 ? v : static_cast<decltype(v)>(negative_slope) * v; },
-      [negative_slope](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(negative_slope); });
+      [negative_slope](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(negative_slope); },
+      [negative_slope](const Tensor& v) {
+        return detail::unary_map("LeakyReluBackward", v, [negative_slope](auto e) {
+          return e > 0 ? decltype(e)(1) : static_cast<decltype(e)>(negative_slope);
+        });
+      });
 }
 
 Tensor sigmoid(const Tensor& x) {
@@ -86,8 +111,12 @@ Tensor sigmoid(const Tensor& x) {
     return v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
   });
   if (!detail::any_requires_grad({x})) return out;
-  return detail::record("SigmoidBackward", {x}, out, [so = SavedTensor(out)](const BackwardArgs& args) {
+  return detail::record("SigmoidBackward", {x}, out, [so = SavedTensor::output(out)](const BackwardArgs& args) {
     // s' = s (1 - s)
+    if (detail::creating_graph()) {
+      const Tensor s = so.unpack("SigmoidBackward");
+      return std::vector<Tensor>{mul(args.grad(), mul(s, rsub(s, 1.0)))};
+    }
     return std::vector<Tensor>{detail::binary_map("SigmoidBackward", args.grad(), so.unpack("SigmoidBackward"),
                                                   [](auto g, auto s) { return g * s * (1 - s); })};
   });
@@ -96,8 +125,12 @@ Tensor sigmoid(const Tensor& x) {
 Tensor tanh(const Tensor& x) {
   Tensor out = detail::unary_map("tanh", x, [](auto v) { return std::tanh(v); });
   if (!detail::any_requires_grad({x})) return out;
-  return detail::record("TanhBackward", {x}, out, [so = SavedTensor(out)](const BackwardArgs& args) {
+  return detail::record("TanhBackward", {x}, out, [so = SavedTensor::output(out)](const BackwardArgs& args) {
     // tanh' = 1 - tanh^2
+    if (detail::creating_graph()) {
+      const Tensor t = so.unpack("TanhBackward");
+      return std::vector<Tensor>{mul(args.grad(), rsub(mul(t, t), 1.0))};
+    }
     return std::vector<Tensor>{detail::binary_map("TanhBackward", args.grad(), so.unpack("TanhBackward"),
                                                   [](auto g, auto t) { return g * (1 - t * t); })};
   });
@@ -118,7 +151,8 @@ Tensor gelu(const Tensor& x, std::string_view approximate) {
           const T cdf = T(0.5) * std::erfc(-v * static_cast<T>(std::numbers::sqrt2 / 2));
           const T pdf = std::exp(T(-0.5) * v * v) * static_cast<T>(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
           return cdf + v * pdf;
-        });
+        },
+        [](const Tensor& v) { return add(normal_cdf(v), mul(v, normal_pdf(v))); });
   }
   if (approximate == "tanh") {
     // 0.5 x (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2/pi)
@@ -134,6 +168,11 @@ Tensor gelu(const Tensor& x, std::string_view approximate) {
           const T t = std::tanh(inner);
           const T dinner = static_cast<T>(kSqrt2OverPi) * (T(1) + T(3 * 0.044715) * v * v);
           return T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * dinner;
+        },
+        [](const Tensor& v) {
+          const Tensor t = tanh(mul(add(v, mul(pow(v, 3.0), 0.044715)), kSqrt2OverPi));
+          const Tensor dinner = mul(add(mul(mul(v, v), 3 * 0.044715), 1.0), kSqrt2OverPi);
+          return add(mul(add(t, 1.0), 0.5), mul(mul(mul(v, rsub(mul(t, t), 1.0)), dinner), 0.5));
         });
   }
   detail::fail<ValueError>("gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate);

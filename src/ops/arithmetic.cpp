@@ -101,7 +101,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = detail::binary_map("div", a, b, [](auto x, auto y) { return x / y; });
   if (!detail::any_requires_grad({a, b})) return out;
   return detail::record("DivBackward", {a, b}, out,
-                        [sa = a.shape(), sb = SavedTensor(b), so = SavedTensor(out)](const BackwardArgs& args) {
+                        [sa = a.shape(), sb = SavedTensor(b), so = SavedTensor::output(out)](const BackwardArgs& args) {
                           // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b (no b^2 to overflow)
                           const Tensor& g = args.grad();
                           const Tensor vb = sb.unpack("DivBackward");
@@ -157,7 +157,7 @@ Tensor rdiv(const Tensor& a, double b) {
   Tensor out = detail::unary_map("rdiv", a, [b](auto v) { return as(v, b) / v; });
   if (!detail::any_requires_grad({a})) return out;
   return detail::record("RdivScalarBackward", {a}, out,
-                        [sa = SavedTensor(a), so = SavedTensor(out)](const BackwardArgs& args) {
+                        [sa = SavedTensor(a), so = SavedTensor::output(out)](const BackwardArgs& args) {
                           // d(b/a)/da = -b/a^2 = -out/a
                           const Tensor va = sa.unpack("RdivScalarBackward");
                           return std::vector<Tensor>{neg(div(mul(args.grad(), so.unpack("RdivScalarBackward")), va))};
@@ -174,6 +174,29 @@ Tensor pow(const Tensor& x, double exponent) {
   });
 }
 
+namespace {
+
+// PowBackward under create_graph, composed of differentiable ops. The masks are
+// constants; where one is 0 the base or exponent is replaced by a safe value so
+// that no inf or NaN enters the product (0 * inf would be NaN).
+std::vector<Tensor> pow_gradients_recorded(const BackwardArgs& args, const Tensor& b, const Tensor& e) {
+  const Tensor& g = args.grad();
+  Tensor gb, ge;
+  if (args.needs_grad(0)) {
+    const Tensor live = detail::unary_map("PowBackward", e, [](auto v) { return decltype(v)(v != 0); });
+    const Tensor exponent = add(mul(sub(e, 1.0), live), rsub(live, 1.0));  // e - 1 where live, else 1
+    gb = sum_to(mul(g, mul(live, mul(e, pow(b, exponent)))), b.shape());
+  }
+  if (args.needs_grad(1)) {
+    const Tensor live = detail::binary_map("PowBackward", b, e, [](auto x, auto y) { return decltype(x)(!(x == 0 && y >= 0)); });
+    const Tensor base = add(mul(b, live), rsub(live, 1.0));  // b where live, else 1 (log 1 = 0)
+    ge = sum_to(mul(g, mul(live, mul(pow(base, e), log(base)))), e.shape());
+  }
+  return {gb, ge};
+}
+
+}  // namespace
+
 Tensor pow(const Tensor& base, const Tensor& exponent) {
   Tensor out = detail::binary_map("pow", base, exponent, [](auto b, auto e) { return std::pow(b, e); });
   if (!detail::any_requires_grad({base, exponent})) return out;
@@ -185,6 +208,7 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
         Tensor gb, ge;
         // d(b^e)/db = e * b^(e-1), taken as 0 where e == 0 (so 0^0 has gradient 0);
         // d(b^e)/de = b^e * log(b), taken as 0 where b == 0 and e >= 0 (as PyTorch).
+        if (detail::creating_graph()) return pow_gradients_recorded(args, vb, ve);
         if (args.needs_grad(0))
           gb = sum_to(mul(g, detail::binary_map("PowBackward", vb, ve,
                                                 [](auto b, auto e) { return e == 0 ? 0 * e : e * std::pow(b, e - 1); })),

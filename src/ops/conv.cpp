@@ -23,6 +23,7 @@
 #include "kernels/norm.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/spatial.hpp"
+#include "xgrad/ops/reduction.hpp"
 
 namespace xgrad {
 
@@ -184,6 +185,52 @@ Tensor bias_gradient(const Tensor& grad) {
   return out;
 }
 
+// The three passes as recorded ops, for backwards under create_graph: each is
+// bilinear in its two operands, and its gradients are passes again, so
+// convolutions are differentiable to any order. With g the geometry of y = x ⋆ w,
+//   forward(x, w) -> y      d/dx = data(gy, w)     d/dw = weight(gy, x)
+//   data(dy, w)   -> x      d/ddy = forward(gx, w)  d/dw = weight(dy, gx)
+//   weight(dy, x) -> w      d/ddy = forward(x, gw)  d/dx = data(dy, gw)
+enum class Pass { forward, data, weight };
+
+Tensor conv_pass(Pass pass, const ConvGeometry& g, const Tensor& a, const Tensor& b, const Shape& out_shape) {
+  Tensor out = pass == Pass::weight ? weight_pass(g, a, b, out_shape)
+                                    : data_pass(pass == Pass::forward ? Direction::forward : Direction::backward, g, a,
+                                                b, Tensor(), out_shape);
+  if (!detail::any_requires_grad({a, b})) return out;
+  static const char* const names[] = {"ConvForwardPassBackward", "ConvDataPassBackward", "ConvWeightPassBackward"};
+  const char* node = names[static_cast<int>(pass)];
+  return detail::record(node, {a, b}, out,
+                        [node, pass, g, sa = SavedTensor(a), sb = SavedTensor(b), a_shape = a.shape(),
+                         b_shape = b.shape()](const BackwardArgs& args) {
+                          const Tensor& go = args.grad();
+                          const Tensor va = sa.unpack(node), vb = sb.unpack(node);
+                          Tensor ga, gb;
+                          switch (pass) {
+                            case Pass::forward:  // a = x, b = w
+                              if (args.needs_grad(0)) ga = conv_pass(Pass::data, g, go, vb, a_shape);
+                              if (args.needs_grad(1)) gb = conv_pass(Pass::weight, g, go, va, b_shape);
+                              break;
+                            case Pass::data:  // a = dy, b = w
+                              if (args.needs_grad(0)) ga = conv_pass(Pass::forward, g, go, vb, a_shape);
+                              if (args.needs_grad(1)) gb = conv_pass(Pass::weight, g, va, go, b_shape);
+                              break;
+                            case Pass::weight:  // a = dy, b = x
+                              if (args.needs_grad(0)) ga = conv_pass(Pass::forward, g, vb, go, a_shape);
+                              if (args.needs_grad(1)) gb = conv_pass(Pass::data, g, va, go, b_shape);
+                              break;
+                          }
+                          return std::vector<Tensor>{ga, gb};
+                        });
+}
+
+// The bias gradient as ops: grad summed over the batch and spatial dims.
+Tensor bias_gradient_recorded(const Tensor& grad) {
+  std::vector<std::int64_t> dims{0};
+  for (std::int64_t d = 2; d < grad.dim(); ++d) dims.push_back(d);
+  return sum(grad, Dims(dims));
+}
+
 // Connects an op's output to its node when an input needs a gradient. The op
 // ran its geometry's pass `direction` (forward for conv, backward for
 // conv_transpose); its input gradient is the opposite pass, and its weight
@@ -199,6 +246,15 @@ Tensor record_conv(std::string node, Direction direction, const ConvGeometry& g,
                          w_shape = weight.shape()](const BackwardArgs& args) {
                           const Tensor& grad = args.grad();  // [N, C_out, *out]
                           Tensor gx, gw, gb;
+                          if (detail::creating_graph()) {
+                            if (args.needs_grad(0))
+                              gx = conv_pass(transposed ? Pass::forward : Pass::data, g, grad, sw.unpack(node), x_shape);
+                            if (args.needs_grad(1))
+                              gw = transposed ? conv_pass(Pass::weight, g, sx.unpack(node), grad, w_shape)
+                                              : conv_pass(Pass::weight, g, grad, sx.unpack(node), w_shape);
+                            if (args.needs_grad(2)) gb = bias_gradient_recorded(grad);
+                            return std::vector<Tensor>{gx, gw, gb};
+                          }
                           if (args.needs_grad(0))  // [N, C_in, *in]
                             gx = data_pass(transposed ? Direction::forward : Direction::backward, g, grad,
                                            sw.unpack(node), Tensor(), x_shape);

@@ -95,6 +95,20 @@ void inplace_map(const char* op, const Tensor& dst, const Tensor& src, F f) {
   dst.impl()->storage->bump_version();
 }
 
+/// grad * slope(x) for a backward whose slope is piecewise constant in x (masks,
+/// signs): one fused map (a zero slope blocks even an infinite gradient); under
+/// create_graph the product of grad with the slope as a constant tensor, so that
+/// the result stays differentiable in grad (its derivative in x is zero almost
+/// everywhere).
+template <class Slope>
+Tensor times_constant_slope(const char* node, const Tensor& grad, const Tensor& x, Slope slope) {
+  if (is_grad_enabled()) return mul(grad, unary_map(node, x, slope));
+  return binary_map(node, grad, x, [slope](auto g, auto v) {
+    const auto s = slope(v);
+    return s == 0 ? s : g * s;
+  });
+}
+
 /// A fresh contiguous copy of x converted to `dtype` (not recorded).
 inline Tensor copy_as(const Tensor& x, DType dtype) {
   Tensor out = make_tensor(x.shape(), dtype);

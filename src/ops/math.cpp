@@ -14,7 +14,7 @@ using detail::SavedTensor;
 Tensor exp(const Tensor& x) {
   Tensor out = detail::unary_map("exp", x, [](auto v) { return std::exp(v); });
   if (!detail::any_requires_grad({x})) return out;
-  return detail::record("ExpBackward", {x}, out, [so = SavedTensor(out)](const BackwardArgs& args) {
+  return detail::record("ExpBackward", {x}, out, [so = SavedTensor::output(out)](const BackwardArgs& args) {
     return std::vector<Tensor>{mul(args.grad(), so.unpack("ExpBackward"))};  // d exp(x) = exp(x)
   });
 }
@@ -30,7 +30,7 @@ Tensor log(const Tensor& x) {
 Tensor sqrt(const Tensor& x) {
   Tensor out = detail::unary_map("sqrt", x, [](auto v) { return std::sqrt(v); });
   if (!detail::any_requires_grad({x})) return out;
-  return detail::record("SqrtBackward", {x}, out, [so = SavedTensor(out)](const BackwardArgs& args) {
+  return detail::record("SqrtBackward", {x}, out, [so = SavedTensor::output(out)](const BackwardArgs& args) {
     return std::vector<Tensor>{div(args.grad(), mul(so.unpack("SqrtBackward"), 2.0))};  // 1 / (2 sqrt(x))
   });
 }
@@ -40,8 +40,8 @@ Tensor abs(const Tensor& x) {
   if (!detail::any_requires_grad({x})) return out;
   return detail::record("AbsBackward", {x}, out, [sx = SavedTensor(x)](const BackwardArgs& args) {
     // sign(x), with 0 at 0
-    return std::vector<Tensor>{detail::binary_map("AbsBackward", args.grad(), sx.unpack("AbsBackward"),
-                                                  [](auto g, auto v) { return v > 0 ? g : (v < 0 ? -g : decltype(g)(0)); })};
+    return std::vector<Tensor>{detail::times_constant_slope("AbsBackward", args.grad(), sx.unpack("AbsBackward"),
+                                                            [](auto v) { return decltype(v)(v > 0 ? 1 : (v < 0 ? -1 : 0)); })};
   });
 }
 
@@ -60,11 +60,11 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
   });
   if (!detail::any_requires_grad({x})) return out;
   return detail::record("ClampBackward", {x}, out, [sx = SavedTensor(x), lo, hi](const BackwardArgs& args) {
-    return std::vector<Tensor>{detail::binary_map("ClampBackward", args.grad(), sx.unpack("ClampBackward"),
-                                                  [lo, hi](auto g, auto v) {
-                                                    using T = decltype(v);
-                                                    return v >= static_cast<T>(lo) && v <= static_cast<T>(hi) ? g : T(0);
-                                                  })};
+    return std::vector<Tensor>{detail::times_constant_slope("ClampBackward", args.grad(), sx.unpack("ClampBackward"),
+                                                            [lo, hi](auto v) {
+                                                              using T = decltype(v);
+                                                              return T(v >= static_cast<T>(lo) && v <= static_cast<T>(hi));
+                                                            })};
   });
 }
 

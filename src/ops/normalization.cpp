@@ -10,6 +10,9 @@
 #include "autograd/record.hpp"
 #include "kernels/norm.hpp"
 #include "ops/elementwise.hpp"
+#include "xgrad/ops/math.hpp"
+#include "xgrad/ops/reduction.hpp"
+#include "xgrad/ops/shape.hpp"
 
 namespace xgrad {
 
@@ -130,6 +133,27 @@ NormStatistics normalise_with_running(const kernels::NormLayout& layout, const T
   return stats;
 }
 
+// Batch norm of in = {x, weight, bias} composed of differentiable ops, for
+// backwards under create_graph: with the batch's statistics (training), or with
+// the saved running ones (evaluation, constants).
+Tensor batch_norm_composite(const std::vector<Tensor>& in, const NormStatistics& stats, double eps, bool training) {
+  const Tensor& x = in[0];
+  Shape per_channel(static_cast<std::size_t>(x.dim()), 1);
+  per_channel[1] = x.size(1);
+  std::vector<std::int64_t> dims{0};
+  for (std::int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  Tensor xhat;
+  if (training) {
+    const Tensor centred = x - x.mean(Dims(dims), true);
+    xhat = centred / sqrt((centred * centred).mean(Dims(dims), true) + eps);
+  } else {
+    xhat = (x - stats.mean.reshape(per_channel)) * stats.invstd.reshape(per_channel);
+  }
+  if (in[1].defined()) xhat = xhat * in[1].reshape(per_channel);
+  if (in[2].defined()) xhat = xhat + in[2].reshape(per_channel);
+  return xhat;
+}
+
 }  // namespace
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
@@ -152,9 +176,14 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   if (!detail::any_requires_grad({input, weight, bias})) return out;
   return detail::record(
       "BatchNormBackward", {input, weight, bias}, out,
-      [sx = SavedTensor(input), sw = SavedTensor(weight), stats, layout,
+      [sx = SavedTensor(input), sw = SavedTensor(weight), sb = SavedTensor(bias), stats, layout, eps = options.eps,
        training = options.training](const BackwardArgs& args) {
         // grad [N, C, *] -> input [N, C, *], weight [C], bias [C]
+        if (detail::creating_graph())
+          return detail::gradients_by_recomputation(
+              [&](const std::vector<Tensor>& in) { return batch_norm_composite(in, stats, eps, training); },
+              {sx.unpack("BatchNormBackward"), sw.unpack("BatchNormBackward"), sb.unpack("BatchNormBackward")},
+              args.grad(), args.needs);
         const Tensor saved_input = contiguous_values(sx.unpack("BatchNormBackward"));
         const Tensor saved_weight = contiguous_values(sw.unpack("BatchNormBackward"));
         const Tensor dy = contiguous_values(args.grad());
@@ -204,11 +233,31 @@ Tensor dropout(const Tensor& input, const DropoutOptions& options, Generator* ge
   if (!detail::any_requires_grad({input})) return out;
   // The mask is a private tensor (not the output), so it is kept as it is.
   return detail::record("DropoutBackward", {input}, out, [mask, times](const BackwardArgs& args) {
+    if (detail::creating_graph()) return std::vector<Tensor>{mul(args.grad(), mask)};
     return std::vector<Tensor>{detail::binary_map("DropoutBackward", args.grad(), mask, times)};
   });
 }
 
 // ---- local response norm ------------------------------------------------------------
+
+namespace {
+
+// x * (k + alpha / size * sum of x^2 over the channel window)^-beta composed of
+// differentiable ops, for backwards under create_graph; the window of channel c
+// is [c - size / 2, c + (size - 1) / 2], clipped to the channels.
+Tensor lrn_composite(const Tensor& x, const kernels::LrnWindow& window) {
+  const std::int64_t C = x.size(1);
+  Shape before = x.shape(), after = x.shape();
+  before[1] = window.before();
+  after[1] = window.after();
+  const Tensor padded =
+      cat({zeros(before, {.dtype = x.dtype()}), x * x, zeros(after, {.dtype = x.dtype()})}, 1);
+  Tensor sum = narrow(padded, 1, 0, C);
+  for (std::int64_t j = 1; j < window.size; ++j) sum = sum + narrow(padded, 1, j, C);
+  return x * pow(sum * (window.alpha / static_cast<double>(window.size)) + window.k, -window.beta);
+}
+
+}  // namespace
 
 Tensor local_response_norm(const Tensor& input, const LocalResponseNormOptions& options) {
   check_norm_input("local_response_norm", input);
@@ -229,6 +278,10 @@ Tensor local_response_norm(const Tensor& input, const LocalResponseNormOptions& 
   return detail::record("LocalResponseNormBackward", {input}, out,
                         [sx = SavedTensor(input), inv, inv_over_denom, layout, window](const BackwardArgs& args) {
                           // grad [N, C, *] -> input [N, C, *]
+                          if (detail::creating_graph())
+                            return detail::gradients_by_recomputation(
+                                [&](const std::vector<Tensor>& in) { return lrn_composite(in[0], window); },
+                                {sx.unpack("LocalResponseNormBackward")}, args.grad(), args.needs);
                           const Tensor saved_input = contiguous_values(sx.unpack("LocalResponseNormBackward"));
                           const Tensor dy = contiguous_values(args.grad());
                           Tensor dx = detail::make_tensor(saved_input.shape(), saved_input.dtype());

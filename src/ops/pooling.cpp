@@ -11,6 +11,7 @@
 #include "tensor/tensor_impl.hpp"
 #include "util/check.hpp"
 #include "util/dispatch.hpp"
+#include "xgrad/ops/arithmetic.hpp"
 #include "xgrad/ops/shape.hpp"
 
 namespace xgrad {
@@ -133,12 +134,40 @@ Tensor scatter_to_indices(const char* node, const Tensor& grad_output, const Ten
   return grad_input;
 }
 
-// Records max pooling's node on `values`, saving the indices.
+// The adjoint of scatter_to_indices: values [N, C, *in] -> [N, C, *out], each
+// output reading the input element its index names (max pooling given its indices).
+Tensor gather_from_indices(const char* node, const Tensor& input, const Tensor& indices, const Shape& out_shape,
+                           const Planes& planes) {
+  const Tensor in = contiguous(input);
+  Tensor out = detail::make_tensor(out_shape, in.dtype());
+  detail::visit_floating(in.dtype(), node, [&]<class T>() {
+    const T* src = detail::element_ptr<T>(in);
+    const std::int64_t* index = detail::element_ptr<std::int64_t>(indices);
+    T* dst = detail::element_ptr<T>(out);
+    for (std::int64_t p = 0; p < planes.count; ++p)
+      for (std::int64_t o = 0; o < planes.out; ++o) dst[p * planes.out + o] = src[p * planes.in + index[p * planes.out + o]];
+  });
+  return out;
+}
+
+// Records max pooling's node on `values`, saving the indices. Its backward, the
+// scatter through the indices, is linear in the gradient, with the gather
+// through the same indices as its adjoint (apply_linear), so that max pooling is
+// differentiable to any order.
 Tensor record_max_pool(const char* node, const Tensor& x, const Tensor& values, const Tensor& indices,
                        const Planes& planes) {
   return detail::record(
-      node, {x}, values, [node, saved = SavedTensor(indices), in_shape = x.shape(), planes](const BackwardArgs& args) {
-        return std::vector<Tensor>{scatter_to_indices(node, args.grad(), saved.unpack(node), in_shape, planes)};
+      node, {x}, values,
+      [node, saved = SavedTensor(indices), in_shape = x.shape(), out_shape = values.shape(),
+       planes](const BackwardArgs& args) {
+        const Tensor index = saved.unpack(node);
+        if (!detail::creating_graph())
+          return std::vector<Tensor>{scatter_to_indices(node, args.grad(), index, in_shape, planes)};
+        auto pair = std::make_shared<detail::LinearPair>(detail::LinearPair{
+            std::string(node) + "Backward", node,
+            [=](const Tensor& g) { return scatter_to_indices(node, g, index, in_shape, planes); },
+            [=](const Tensor& v) { return gather_from_indices(node, v, index, out_shape, planes); }});
+        return std::vector<Tensor>{detail::apply_linear(pair, args.grad())};
       });
 }
 
@@ -171,15 +200,30 @@ Tensor avg_pool(const char* op, const char* node, std::size_t dims, const Tensor
     kernels::avg_pool_forward<T>(g, include_pad, detail::element_ptr<T>(input), detail::element_ptr<T>(out));
   });
   if (!detail::any_requires_grad({x})) return out;
-  return detail::record(node, {x}, out, [g, include_pad, node, in_shape = x.shape()](const BackwardArgs& args) {
-    // grad [N, C, *out] -> [N, C, *in]: each output's gradient, over the divisor
-    // its forward used, goes to every input element of its window.
-    const Tensor grad = contiguous(args.grad());
-    Tensor grad_input = detail::make_tensor(in_shape, grad.dtype());
-    detail::visit_floating(grad.dtype(), node, [&]<class T>() {
-      kernels::avg_pool_backward<T>(g, include_pad, detail::element_ptr<T>(grad), detail::element_ptr<T>(grad_input));
-    });
-    return std::vector<Tensor>{grad_input};
+  // Linear in x: its backward, and that backward's, are the adjoint pair.
+  auto pair = std::make_shared<detail::LinearPair>(detail::LinearPair{
+      node, std::string(node) + "Backward",
+      [g, include_pad, op](const Tensor& v) {
+        const Tensor in = contiguous_data(v);
+        Tensor y = detail::make_tensor(output_shape(v, g), v.dtype());
+        detail::visit_floating(v.dtype(), op, [&]<class T>() {
+          kernels::avg_pool_forward<T>(g, include_pad, detail::element_ptr<T>(in), detail::element_ptr<T>(y));
+        });
+        return y;
+      },
+      [g, include_pad, node, in_shape = x.shape()](const Tensor& grad_output) {
+        // grad [N, C, *out] -> [N, C, *in]: each output's gradient, over the divisor
+        // its forward used, goes to every input element of its window.
+        const Tensor grad = contiguous(grad_output);
+        Tensor grad_input = detail::make_tensor(in_shape, grad.dtype());
+        detail::visit_floating(grad.dtype(), node, [&]<class T>() {
+          kernels::avg_pool_backward<T>(g, include_pad, detail::element_ptr<T>(grad),
+                                        detail::element_ptr<T>(grad_input));
+        });
+        return grad_input;
+      }});
+  return detail::record(node, {x}, out, [pair](const BackwardArgs& args) {
+    return std::vector<Tensor>{detail::apply_linear(pair, args.grad(), /*adjoint=*/true)};
   });
 }
 
@@ -200,14 +244,27 @@ Tensor adaptive_avg_pool(const char* op, const char* node, std::size_t dims, con
     kernels::adaptive_avg_pool_forward<T>(g, detail::element_ptr<T>(input), detail::element_ptr<T>(out));
   });
   if (!detail::any_requires_grad({x})) return out;
-  return detail::record(node, {x}, out, [g, node, in_shape = x.shape()](const BackwardArgs& args) {
-    // grad [N, C, *out] -> [N, C, *in]: each output's gradient / window size to its window.
-    const Tensor grad = contiguous(args.grad());
-    Tensor grad_input = detail::make_tensor(in_shape, grad.dtype());
-    detail::visit_floating(grad.dtype(), node, [&]<class T>() {
-      kernels::adaptive_avg_pool_backward<T>(g, detail::element_ptr<T>(grad), detail::element_ptr<T>(grad_input));
-    });
-    return std::vector<Tensor>{grad_input};
+  auto pair = std::make_shared<detail::LinearPair>(detail::LinearPair{
+      node, std::string(node) + "Backward",
+      [g, op](const Tensor& v) {
+        const Tensor in = contiguous_data(v);
+        Tensor y = detail::make_tensor(output_shape(v, g), v.dtype());
+        detail::visit_floating(v.dtype(), op, [&]<class T>() {
+          kernels::adaptive_avg_pool_forward<T>(g, detail::element_ptr<T>(in), detail::element_ptr<T>(y));
+        });
+        return y;
+      },
+      [g, node, in_shape = x.shape()](const Tensor& grad_output) {
+        // grad [N, C, *out] -> [N, C, *in]: each output's gradient / window size to its window.
+        const Tensor grad = contiguous(grad_output);
+        Tensor grad_input = detail::make_tensor(in_shape, grad.dtype());
+        detail::visit_floating(grad.dtype(), node, [&]<class T>() {
+          kernels::adaptive_avg_pool_backward<T>(g, detail::element_ptr<T>(grad), detail::element_ptr<T>(grad_input));
+        });
+        return grad_input;
+      }});
+  return detail::record(node, {x}, out, [pair](const BackwardArgs& args) {
+    return std::vector<Tensor>{detail::apply_linear(pair, args.grad(), /*adjoint=*/true)};
   });
 }
 
@@ -293,6 +350,12 @@ Tensor global_avg_pool(const Tensor& input) {
   return detail::record("GlobalAvgPoolBackward", {input}, out,
                         [planes, plane_size, in_shape = input.shape()](const BackwardArgs& args) {
                           // grad [N, C] -> [N, C, *spatial]: grad / plane size to every element of the plane.
+                          if (detail::creating_graph()) {
+                            Shape kept = in_shape;
+                            std::fill(kept.begin() + 2, kept.end(), 1);
+                            return std::vector<Tensor>{
+                                div(expand(reshape(args.grad(), kept), in_shape), static_cast<double>(plane_size))};
+                          }
                           const Tensor grad = contiguous(args.grad());
                           Tensor grad_input = detail::make_tensor(in_shape, grad.dtype());
                           detail::visit_floating(grad.dtype(), "GlobalAvgPoolBackward", [&]<class T>() {

@@ -150,7 +150,7 @@ Tensor extreme(const char* op, const char* node, const Tensor& x, const Dims& di
   if (!detail::any_requires_grad({x})) return out;
   return detail::record(
       node, {x}, out,
-      [node, sx = SavedTensor(x), so = SavedTensor(out), kept = plan.keepdim_shape](const BackwardArgs& args) {
+      [node, sx = SavedTensor(x), so = SavedTensor::output(out), kept = plan.keepdim_shape](const BackwardArgs& args) {
         // The gradient goes to the elements equal to the result, split evenly
         // among ties (a NaN result counts as equal to the NaNs it came from):
         // grad [*kept] -> ties * grad / count(ties), shape [*in].

@@ -93,7 +93,7 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
   const std::int64_t d = detail::wrap_dim("softmax", dim, x.dim());
   Tensor out = softmax_forward("softmax", x, d, /*log=*/false);
   if (!detail::any_requires_grad({x})) return out;
-  return detail::record("SoftmaxBackward", {x}, out, [sy = SavedTensor(out), d](const BackwardArgs& args) {
+  return detail::record("SoftmaxBackward", {x}, out, [sy = SavedTensor::output(out), d](const BackwardArgs& args) {
     // dx = y * (g - sum(g * y, dim)); all shapes [*in], the sum kept as size 1.
     const Tensor y = sy.unpack("SoftmaxBackward");
     const Tensor& g = args.grad();
@@ -106,7 +106,7 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
   const std::int64_t d = detail::wrap_dim("log_softmax", dim, x.dim());
   Tensor out = softmax_forward("log_softmax", x, d, /*log=*/true);
   if (!detail::any_requires_grad({x})) return out;
-  return detail::record("LogSoftmaxBackward", {x}, out, [sy = SavedTensor(out), d](const BackwardArgs& args) {
+  return detail::record("LogSoftmaxBackward", {x}, out, [sy = SavedTensor::output(out), d](const BackwardArgs& args) {
     // dx = g - exp(y) * sum(g, dim); all shapes [*in], the sum kept as size 1.
     const Tensor y = sy.unpack("LogSoftmaxBackward");
     const Tensor& g = args.grad();

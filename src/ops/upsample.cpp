@@ -140,25 +140,32 @@ void nearest_backward(const Geometry& g, const NearestMaps& maps, const T* grad_
   });
 }
 
+// Both upsampling modes are linear in x: the op applies the pair's forward, and
+// its backward the adjoint, each recorded with the other as its backward
+// (apply_linear), so that they are differentiable to any order.
 Tensor nearest(const char* op, const Tensor& x, const Target& target) {
   const Geometry g = geometry_of(x, target);
   const NearestMaps maps = nearest_maps(g, target);
-  const Tensor input = contiguous_data(x);
-  Tensor out = detail::make_tensor({x.size(0), x.size(1), g.out_h, g.out_w}, x.dtype());
-  detail::visit_floating(x.dtype(), op, [&]<class T>() {
-    nearest_forward<T>(g, maps, detail::element_ptr<T>(input), detail::element_ptr<T>(out));
-  });
-  if (!detail::any_requires_grad({x})) return out;
-  return detail::record(
-      "UpsampleNearest2dBackward", {x}, out, [g, maps, in_shape = x.shape()](const BackwardArgs& args) {
+  auto pair = std::make_shared<detail::LinearPair>(detail::LinearPair{
+      "UpsampleNearest2dBackward", "UpsampleNearest2dBackwardBackward",
+      [g, maps, op](const Tensor& v) {
+        const Tensor input = contiguous_data(v);
+        Tensor out = detail::make_tensor({v.size(0), v.size(1), g.out_h, g.out_w}, v.dtype());
+        detail::visit_floating(v.dtype(), op, [&]<class T>() {
+          nearest_forward<T>(g, maps, detail::element_ptr<T>(input), detail::element_ptr<T>(out));
+        });
+        return out;
+      },
+      [g, maps, in_shape = x.shape()](const Tensor& grad_output) {
         // grad [N, C, out_h, out_w] -> [N, C, in_h, in_w]
-        const Tensor grad = contiguous(args.grad());
+        const Tensor grad = contiguous(grad_output);
         Tensor grad_input = detail::make_tensor(in_shape, grad.dtype());
         detail::visit_floating(grad.dtype(), "UpsampleNearest2dBackward", [&]<class T>() {
           nearest_backward<T>(g, maps, detail::element_ptr<T>(grad), detail::element_ptr<T>(grad_input));
         });
-        return std::vector<Tensor>{grad_input};
-      });
+        return grad_input;
+      }});
+  return detail::apply_linear(pair, x);
 }
 
 // ---- bilinear --------------------------------------------------------------------------
@@ -216,24 +223,28 @@ void bilinear_backward(const Geometry& g, const BilinearTaps<T>& taps, const T* 
 
 Tensor bilinear(const char* op, const Tensor& x, const Target& target, bool align_corners) {
   const Geometry g = geometry_of(x, target);
-  const Tensor input = contiguous_data(x);
-  Tensor out = detail::make_tensor({x.size(0), x.size(1), g.out_h, g.out_w}, x.dtype());
-  detail::visit_floating(x.dtype(), op, [&]<class T>() {
-    bilinear_forward<T>(g, bilinear_taps<T>(g, target, align_corners), detail::element_ptr<T>(input),
-                        detail::element_ptr<T>(out));
-  });
-  if (!detail::any_requires_grad({x})) return out;
-  return detail::record("UpsampleBilinear2dBackward", {x}, out,
-                        [g, target, align_corners, in_shape = x.shape()](const BackwardArgs& args) {
-                          // grad [N, C, out_h, out_w] -> [N, C, in_h, in_w]
-                          const Tensor grad = contiguous(args.grad());
-                          Tensor grad_input = detail::make_tensor(in_shape, grad.dtype());
-                          detail::visit_floating(grad.dtype(), "UpsampleBilinear2dBackward", [&]<class T>() {
-                            bilinear_backward<T>(g, bilinear_taps<T>(g, target, align_corners),
-                                                 detail::element_ptr<T>(grad), detail::element_ptr<T>(grad_input));
-                          });
-                          return std::vector<Tensor>{grad_input};
-                        });
+  auto pair = std::make_shared<detail::LinearPair>(detail::LinearPair{
+      "UpsampleBilinear2dBackward", "UpsampleBilinear2dBackwardBackward",
+      [g, target, align_corners, op](const Tensor& v) {
+        const Tensor input = contiguous_data(v);
+        Tensor out = detail::make_tensor({v.size(0), v.size(1), g.out_h, g.out_w}, v.dtype());
+        detail::visit_floating(v.dtype(), op, [&]<class T>() {
+          bilinear_forward<T>(g, bilinear_taps<T>(g, target, align_corners), detail::element_ptr<T>(input),
+                              detail::element_ptr<T>(out));
+        });
+        return out;
+      },
+      [g, target, align_corners, in_shape = x.shape()](const Tensor& grad_output) {
+        // grad [N, C, out_h, out_w] -> [N, C, in_h, in_w]
+        const Tensor grad = contiguous(grad_output);
+        Tensor grad_input = detail::make_tensor(in_shape, grad.dtype());
+        detail::visit_floating(grad.dtype(), "UpsampleBilinear2dBackward", [&]<class T>() {
+          bilinear_backward<T>(g, bilinear_taps<T>(g, target, align_corners), detail::element_ptr<T>(grad),
+                               detail::element_ptr<T>(grad_input));
+        });
+        return grad_input;
+      }});
+  return detail::apply_linear(pair, x);
 }
 
 }  // namespace

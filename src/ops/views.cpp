@@ -199,6 +199,26 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   return record_view("ExpandBackward", x, std::move(out), [in = x.shape()](const Tensor& g) { return sum_to(g, in); });
 }
 
+namespace {
+
+// slice's backward: g placed at positions from, from + step, ... < to of `dim` in
+// zeros of shape `in`. Recorded (its own backward is the slice again), so that
+// slice, narrow and select are differentiable to any order.
+Tensor slice_scatter(const Tensor& g, const Shape& in, std::int64_t dim, std::int64_t from, std::int64_t to,
+                     std::int64_t step) {
+  Tensor grad = zeros(in, {.dtype = g.dtype()});
+  {
+    NoGradGuard no_grad;
+    slice(grad, dim, from, to, step).copy_(g);
+  }
+  if (!detail::any_requires_grad({g})) return grad;
+  return detail::record("SliceScatterBackward", {g}, grad, [dim, from, to, step](const BackwardArgs& args) {
+    return std::vector<Tensor>{slice(args.grad(), dim, from, to, step)};
+  });
+}
+
+}  // namespace
+
 Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
   detail::check_defined("slice", x);
   check_has_dims("slice", x);
@@ -217,9 +237,7 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
   Tensor out = detail::make_view(x, shape, strides, x.storage_offset() + from * x.strides()[d]);
   return record_view("SliceBackward", x, std::move(out),
                      [in = x.shape(), dim = static_cast<std::int64_t>(d), from, to, step](const Tensor& g) {
-                       Tensor grad = zeros(in, {.dtype = g.dtype()});
-                       slice(grad, dim, from, to, step).copy_(g);
-                       return grad;
+                       return slice_scatter(g, in, dim, from, to, step);
                      });
 }
 

@@ -42,7 +42,7 @@ LayerGradient layer_gradient(const char* fn, nn::Module& model, const std::strin
   if (a.dim() != 4 || a.size(0) != 1)
     fail<ValueError>("{}: layer \"{}\" outputs shape {}, not feature maps [1, K, h, w]", fn, layer_name,
                      str(a.shape()));
-  result.gradient = autograd::grad({score}, {a}, {}, false, /*allow_unused=*/true).front();
+  result.gradient = autograd::grad({score}, {a}, {}, {.allow_unused = true}).front();
   if (!result.gradient.defined())
     fail<ValueError>("{}: the class score does not depend on the output of layer \"{}\"", fn, layer_name);
   return result;

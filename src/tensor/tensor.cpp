@@ -176,9 +176,9 @@ std::shared_ptr<autograd::Node> Tensor::grad_fn() const { return checked(impl_).
 
 Tensor Tensor::detach() const { return detail::make_view(*this, shape(), strides(), storage_offset()); }
 
-void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+void Tensor::backward(const Tensor& gradient, autograd::GradOptions options) const {
   autograd::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{},
-                     retain_graph);
+                     options);
 }
 
 // ---- in place -------------------------------------------------------------------
