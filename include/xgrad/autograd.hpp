@@ -84,6 +84,13 @@ class Node : public std::enable_shared_from_this<Node> {
   /// loops): under create_graph its results are then marked so that
   /// differentiating them again throws, instead of silently giving zeros.
   virtual bool once_differentiable() const { return false; }
+  /// Forward mode: the tangents of the node's outputs for the tangents of its
+  /// inputs (one per edge, undefined where an input has none), called right
+  /// after forward recorded the node. The default derives them from the
+  /// backward, which is linear in the output gradient v: J u = d/dv <Jᵀ v, u>
+  /// (one backward with create_graph and one more backward, so about three
+  /// times the op's backward); a once-differentiable node throws.
+  virtual std::vector<Tensor> jvp(const std::vector<Tensor>& input_tangents);
 
   std::uint64_t sequence_nr() const { return sequence_nr_; }
   const std::vector<Edge>& next_edges() const { return next_edges_; }
@@ -198,12 +205,24 @@ namespace detail {
 /// adds one edge per input. Defined in the library; used by Function<T> and ops.
 void connect(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs,
              std::vector<Tensor>& outputs);
-/// True when grad mode is on and any of `inputs` requires grad.
+/// True when an op on `inputs` must record a node: needs_reverse or needs_forward.
 bool any_requires_grad(const std::vector<Tensor>& inputs);
 /// A handle to the same data with its own autograd identity (for an output that
 /// aliases an input).
 Tensor shallow_alias(const Tensor& t);
 std::string demangle(const char* name);
+
+/// Thrown in forward mode through a Function that declares no jvp.
+[[noreturn]] void throw_no_jvp(const std::string& op);
+/// Whether reverse mode must record a node for `inputs` (grad mode on and one
+/// of them requires grad), and whether forward mode must (a dual level is
+/// active and one of them carries a tangent).
+bool needs_reverse(const std::vector<Tensor>& inputs);
+bool needs_forward(const std::vector<Tensor>& inputs);
+/// After `node` was recorded for `inputs` -> `outputs`: gives the outputs their
+/// tangents (forward mode), from node->jvp.
+void propagate_tangents(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs,
+                        std::vector<Tensor>& outputs);
 
 /// Thrown when a Function's backward returns the wrong number of gradients.
 [[noreturn]] void throw_wrong_gradient_count(const std::string& op, std::size_t got, std::size_t want);
@@ -242,6 +261,13 @@ class CppNode final : public Node {
       return false;
     }
   }
+  std::vector<Tensor> jvp(const std::vector<Tensor>& input_tangents) override {
+    if constexpr (requires(Context& c, const std::vector<Tensor>& t) { T::jvp(c, t); }) {
+      return T::jvp(ctx, input_tangents);  // one per Tensor argument of forward, in order
+    } else {
+      throw_no_jvp(name());
+    }
+  }
 };
 
 }  // namespace detail
@@ -274,11 +300,12 @@ struct Function {
       std::size_t position = 0;
       (detail::collect_tensor(inputs, node->tensor_positions, position++, args), ...);
     }
-    const bool record = detail::any_requires_grad(inputs);
+    const bool reverse = detail::needs_reverse(inputs), forward = detail::needs_forward(inputs);
+    const bool record = reverse || forward;
     if (record) {
       std::vector<bool> needs(sizeof...(Args), false);
       for (std::size_t i = 0; i < inputs.size(); ++i)
-        needs[node->tensor_positions[i]] = inputs[i].requires_grad();
+        needs[node->tensor_positions[i]] = reverse && inputs[i].requires_grad();
       node->ctx.set_needs_input_grad(std::move(needs));
     }
     node->ctx.set_name(node->name());
@@ -300,10 +327,11 @@ struct Function {
     for (Tensor& out : outputs)
       for (const Tensor& in : inputs)
         if (out.is_same(in)) out = detail::shallow_alias(out);
-    if (record) {
+    if (reverse) {
       detail::connect(node, inputs, outputs);
       node->ctx.settle_outputs(outputs);
     }
+    if (forward) detail::propagate_tangents(node, inputs, outputs);
     if constexpr (std::is_same_v<Result, Tensor>) {
       return outputs.front();
     } else {
@@ -311,6 +339,44 @@ struct Function {
     }
   }
 };
+
+/// Forward-mode AD with dual numbers, as torch.autograd.forward_ad:
+///
+///   namespace fwd = xgrad::autograd::forward_ad;
+///   { fwd::DualLevel level;
+///     Tensor d = fwd::make_dual(x, u);           // x carrying the tangent u
+///     auto [y, dy] = fwd::unpack_dual(f(d));     // f(x) and J_f(x) u
+///   }
+///
+/// Every built-in op propagates tangents; a Function<T> needs a
+/// `static std::vector<Tensor> jvp(Context&, const std::vector<Tensor>& tangents)`
+/// (one tangent per Tensor argument of forward, undefined where that input has
+/// none; one per output returned) or forward mode through it throws. Tangents
+/// are differentiable in reverse mode (forward-over-reverse). In-place ops do not
+/// update tangents.
+namespace forward_ad {
+
+/// While alive, tangents given by make_dual propagate through ops; when it ends
+/// they are gone. One level at a time (a second one throws AutogradError).
+class DualLevel {
+ public:
+  DualLevel();
+  ~DualLevel();
+  DualLevel(const DualLevel&) = delete;
+  DualLevel& operator=(const DualLevel&) = delete;
+};
+
+/// A view of `primal` carrying `tangent` (same shape, floating dtype) at the
+/// active level; differentiable in reverse mode with respect to primal.
+Tensor make_dual(const Tensor& primal, const Tensor& tangent);
+
+struct UnpackedDual {
+  Tensor primal;   ///< a view of the tensor without its tangent
+  Tensor tangent;  ///< undefined when the tensor carries none
+};
+UnpackedDual unpack_dual(const Tensor& tensor);
+
+}  // namespace forward_ad
 
 }  // namespace autograd
 

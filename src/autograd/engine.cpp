@@ -189,6 +189,7 @@ void run(const std::vector<Edge>& root_edges, const std::vector<Tensor>& seeds, 
          Capture* capture) {
   const bool retain_graph = options.retain_graph || options.create_graph;
   GradModeGuard mode(options.create_graph);
+  detail::ForwardSuspended no_forward;  // gradients carry no tangents
   std::unordered_map<Node*, std::size_t> pending = count_incoming_edges(root_edges);
   std::unordered_set<Node*> needed;
   if (capture) {

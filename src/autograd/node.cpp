@@ -54,12 +54,14 @@ RunningNode::RunningNode(std::shared_ptr<Node> node) : previous_(std::move(curre
 
 RunningNode::~RunningNode() { current_node = std::move(previous_); }
 
-bool any_requires_grad(const std::vector<Tensor>& inputs) {
+bool needs_reverse(const std::vector<Tensor>& inputs) {
   if (!is_grad_enabled()) return false;
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad()) return true;
   return false;
 }
+
+bool any_requires_grad(const std::vector<Tensor>& inputs) { return needs_reverse(inputs) || needs_forward(inputs); }
 
 void connect(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs,
              std::vector<Tensor>& outputs) {
@@ -126,23 +128,31 @@ Tensor apply_linear(const std::shared_ptr<const LinearPair>& pair, const Tensor&
 std::vector<Tensor> gradients_by_recomputation(const std::function<Tensor(const std::vector<Tensor>&)>& composite,
                                                const std::vector<Tensor>& inputs, const Tensor& grad,
                                                const std::vector<bool>& needs) {
-  std::vector<Tensor> wrt;
-  for (std::size_t i = 0; i < inputs.size(); ++i)
-    if (needs.at(i) && inputs[i].defined() && inputs[i].requires_grad()) wrt.push_back(inputs[i]);
+  // An input that needs a gradient but is not part of a graph (forward mode
+  // pairs its tangent with it) is differentiated as a fresh leaf.
+  std::vector<Tensor> in = inputs, wrt;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (!needs.at(i) || !in[i].defined()) continue;
+    if (!in[i].requires_grad()) in[i] = in[i].detach().requires_grad_();
+    wrt.push_back(in[i]);
+  }
   std::vector<Tensor> grads(inputs.size());
   if (wrt.empty()) return grads;
-  const Tensor out = composite(inputs);
+  const Tensor out = composite(in);
   const std::vector<Tensor> found =
       autograd::grad({out}, wrt, {grad}, {.retain_graph = true, .create_graph = true, .allow_unused = true});
-  for (std::size_t i = 0, k = 0; i < inputs.size(); ++i)
-    if (needs.at(i) && inputs[i].defined() && inputs[i].requires_grad()) grads[i] = found[k++];
+  for (std::size_t i = 0, k = 0; i < in.size(); ++i)
+    if (needs.at(i) && in[i].defined()) grads[i] = found[k++];
   return grads;
 }
 
-static std::vector<bool> needs_of(const std::vector<Tensor>& inputs) {
+// Which inputs the backward computes gradients for: those that need one, and
+// (forward mode) those whose tangent the jvp pairs with a gradient.
+static std::vector<bool> needs_of(const std::vector<Tensor>& inputs, bool reverse) {
   std::vector<bool> needs;
   needs.reserve(inputs.size());
-  for (const Tensor& t : inputs) needs.push_back(t.defined() && t.requires_grad());
+  for (const Tensor& t : inputs)
+    needs.push_back(t.defined() && ((reverse && t.requires_grad()) || autograd::detail::has_tangent(t)));
   return needs;
 }
 
@@ -154,8 +164,18 @@ Tensor record(std::string name, const std::vector<Tensor>& inputs, Tensor output
 
 std::vector<Tensor> record(std::string name, const std::vector<Tensor>& inputs, std::vector<Tensor> outputs,
                            BackwardFn fn, Backward kind) {
-  auto node = std::make_shared<LambdaNode>(std::move(name), needs_of(inputs), std::move(fn), kind);
-  autograd::detail::connect(node, inputs, outputs);
+  const bool reverse = autograd::detail::needs_reverse(inputs), forward = autograd::detail::needs_forward(inputs);
+  auto node = std::make_shared<LambdaNode>(std::move(name), needs_of(inputs, reverse), std::move(fn), kind);
+  if (reverse) {
+    autograd::detail::connect(node, inputs, outputs);
+  } else {
+    // Forward mode alone: the node only computes the tangents; it still needs
+    // the edges' metadata, and the outputs stay unconnected.
+    for (const Tensor& in : inputs)
+      node->add_next_edge(autograd::Edge{}, in.defined() ? autograd::TensorMeta{in.shape(), in.dtype()} : autograd::TensorMeta{});
+    for (const Tensor& out : outputs) node->add_output(autograd::TensorMeta{out.shape(), out.dtype()});
+  }
+  if (forward) autograd::detail::propagate_tangents(node, inputs, outputs);
   return outputs;
 }
 

@@ -43,6 +43,18 @@ class RunningNode {
   std::shared_ptr<Node> previous_;
 };
 
+/// While alive, no tangents propagate on this thread (the engine, and the jvps).
+class ForwardSuspended {
+ public:
+  ForwardSuspended();
+  ~ForwardSuspended();
+  ForwardSuspended(const ForwardSuspended&) = delete;
+  ForwardSuspended& operator=(const ForwardSuspended&) = delete;
+};
+
+/// Whether t carries a tangent that propagates (an active level, not suspended).
+bool has_tangent(const Tensor& t);
+
 }  // namespace xgrad::autograd::detail
 
 namespace xgrad::detail {

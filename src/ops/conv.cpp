@@ -239,10 +239,12 @@ Tensor record_conv(std::string node, Direction direction, const ConvGeometry& g,
                    const Tensor& weight, const Tensor& bias, const Tensor& out) {
   if (!detail::any_requires_grad({input, weight, bias})) return out;
   const bool transposed = direction == Direction::backward;
-  // The input is needed for the weight gradient only, the weight for the input gradient only.
+  // The input is needed for the weight gradient only, the weight for the input
+  // gradient only (a tangent needs the same as a gradient: forward mode pairs them).
+  const auto needed = [](const Tensor& t) { return t.requires_grad() || autograd::detail::has_tangent(t); };
   return detail::record(node, {input, weight, bias}, out,
-                        [node, g, transposed, sx = SavedTensor(weight.requires_grad() ? input : Tensor()),
-                         sw = SavedTensor(input.requires_grad() ? weight : Tensor()), x_shape = input.shape(),
+                        [node, g, transposed, sx = SavedTensor(needed(weight) ? input : Tensor()),
+                         sw = SavedTensor(needed(input) ? weight : Tensor()), x_shape = input.shape(),
                          w_shape = weight.shape()](const BackwardArgs& args) {
                           const Tensor& grad = args.grad();  // [N, C_out, *out]
                           Tensor gx, gw, gb;

@@ -46,6 +46,10 @@ struct TensorImpl {
   std::weak_ptr<autograd::Node> grad_accumulator;  // leaves: the node that fills grad
   Tensor grad;
   bool retains_grad = false;
+  // Forward mode: the tangent of this tensor at dual level `tangent_level`
+  // (valid only while that level is the active one).
+  Tensor tangent;
+  std::uint64_t tangent_level = 0;
 
   std::byte* element_ptr() const {
     return storage->data() + static_cast<std::ptrdiff_t>(offset) *
