@@ -18,6 +18,7 @@
 
 #include <any>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -339,6 +340,18 @@ struct Function {
     }
   }
 };
+
+using CheckpointFunction = std::function<Tensor(const std::vector<Tensor>&)>;
+
+/// fn(inputs), keeping only the inputs for backward: the segment runs again
+/// during backward (with the default generator put back as it was, so dropout
+/// draws the same masks), which trades compute for activation memory. Tensors
+/// fn captures (a module's parameters) get the gradients they would get
+/// without checkpointing. As PyTorch's reentrant checkpoint: use it with
+/// backward() (autograd::grad would not see the captured tensors), and it is
+/// once differentiable (a second derivative through it throws). Under forward
+/// mode, or with grad mode off, fn simply runs.
+Tensor checkpoint(const CheckpointFunction& fn, const std::vector<Tensor>& inputs);
 
 /// Forward-mode AD with dual numbers, as torch.autograd.forward_ad:
 ///

@@ -6,6 +6,7 @@
 #include "xgrad/data.hpp"
 #include "xgrad/dtype.hpp"
 #include "xgrad/error.hpp"
+#include "xgrad/functional.hpp"
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/image.hpp"
 #include "xgrad/io.hpp"

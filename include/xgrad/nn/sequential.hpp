@@ -33,4 +33,9 @@ class Sequential : public Module {
   std::vector<std::shared_ptr<Module>> layers_;
 };
 
+/// Runs `sequential` in `segments` pieces of about equal length, each but the
+/// last under autograd::checkpoint (as torch.utils.checkpoint.checkpoint_sequential):
+/// activations inside the checkpointed pieces are recomputed during backward.
+Tensor checkpoint_sequential(Sequential& sequential, std::size_t segments, const Tensor& input);
+
 }  // namespace xgrad::nn
