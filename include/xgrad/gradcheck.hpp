@@ -10,9 +10,22 @@
 /// every output element matters, as in a vector-Jacobian product). Each element
 /// of every input that requires grad is perturbed by ±eps (central differences);
 /// the analytic gradient comes from backward. An element passes when
-/// |analytic - numeric| <= atol + rtol * |numeric|. The check also proves that
-/// backward accumulates: gradients pre-filled with a known value must come back
-/// shifted by exactly the new gradient.
+/// |analytic - numeric| <= atol + rtol * |numeric|. Beside that first-order
+/// check it runs, as the options say:
+///   accumulation: gradients pre-filled with a known value must come back
+///     shifted by exactly the new gradient (a backward that overwrites fails);
+///   unassigned gradient: always; the analytic backward runs with new buffers
+///     filled with NaN, so a gradient element a backward forgets to write shows
+///     up (dlib's trick);
+///   fast_mode: instead of the full Jacobian, the projection u^T J v for random
+///     u, v (one backward and two forwards per input, as pytorch#53876);
+///   nondet_tol: backward twice, the two must agree within it;
+///   check_undefined_grad: a zero grad output gives zero gradients;
+///   check_forward_ad: the jvp (forward mode) along a random tangent equals the
+///     numeric directional derivative;
+///   check_noncontiguous: the same analytic gradients through transposed or
+///     strided views of the inputs.
+/// The report names the check that failed.
 ///
 /// gradgradcheck checks second derivatives the same way: it runs gradcheck on the
 /// function (inputs, v) -> the gradients of sum(fn(inputs) * v) with respect to
@@ -38,6 +51,11 @@ struct GradcheckOptions {
   std::optional<double> rtol = std::nullopt;
   std::uint64_t seed = 0;  ///< seeds the cotangent (not the default generator)
   bool check_accumulation = true;
+  bool fast_mode = false;            ///< check u^T J v per input instead of every element
+  double nondet_tol = 0.0;           ///< two backwards may differ by this much
+  bool check_undefined_grad = true;  ///< zero grad output -> zero gradients, no crash
+  bool check_forward_ad = false;     ///< jvp along a random tangent vs central differences
+  bool check_noncontiguous = true;   ///< same gradients through non-contiguous views
 };
 
 struct GradcheckReport {
@@ -52,6 +70,10 @@ struct GradcheckReport {
   Shape worst_position;           ///< the same as a multi-index
   double worst_analytic = 0.0;
   double worst_numeric = 0.0;
+  /// Empty when ok, else the check that failed: "first order", "second order",
+  /// "fast mode", "forward mode", "repeatability", "undefined grad",
+  /// "non-contiguous", "accumulation" or "unassigned gradient".
+  std::string failed_check;
   std::string message;  ///< one readable paragraph saying what passed or failed
 };
 

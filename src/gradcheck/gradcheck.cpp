@@ -83,6 +83,81 @@ std::vector<std::vector<double>> analytic_gradients(const GradcheckFunction& fn,
 
 }  // namespace
 
+namespace {
+
+using Gradients = std::vector<std::vector<double>>;
+
+// Standard normal values from a private generator (the user's stream is untouched).
+std::vector<double> normal_values(std::int64_t n, std::uint64_t seed) {
+  std::vector<double> values;
+  Generator gen(seed);
+  for (std::int64_t k = 0; k < n; k += 2) {
+    double a = 0, b = 0;
+    gen.normal_pair(a, b);
+    values.push_back(a);
+    if (k + 1 < n) values.push_back(b);
+  }
+  return values;
+}
+
+// x's values in a non-contiguous leaf that requires grad: every element at an
+// even position of a tensor twice as long along a new last dim.
+Tensor noncontiguous_copy(const Tensor& x) {
+  NoGradGuard no_grad;
+  Tensor v = stack({x.detach(), zeros_like(x)}, -1).select(-1, 0);
+  v.requires_grad_();
+  return v;
+}
+
+// Where the analytic and numeric values of one element are compared: keeps the
+// maxima and the element closest to (or furthest past) its tolerance.
+struct Comparison {
+  double atol, rtol;
+  GradcheckReport& report;
+  double worst_ratio = -1.0;
+  void add(std::size_t input, std::int64_t index, const Shape& shape, double analytic, double numeric) {
+    const double error = std::abs(analytic - numeric);
+    const double ratio = error / (atol + rtol * std::abs(numeric));
+    // NaN (from a NaN gradient) must win, and std::max would drop it.
+    const double rel = error / std::max(std::abs(numeric), atol);
+    if (std::isnan(error) || error > report.max_abs_error) report.max_abs_error = error;
+    if (std::isnan(rel) || rel > report.max_rel_error) report.max_rel_error = rel;
+    ++report.checked_elements;
+    if (ratio > worst_ratio || std::isnan(ratio)) {
+      worst_ratio = std::isnan(ratio) ? INFINITY : ratio;
+      report.worst_input = input;
+      report.worst_index = index;
+      report.worst_position = index >= 0 ? detail::unravel_index(index, shape) : Shape{};
+      report.worst_analytic = analytic;
+      report.worst_numeric = numeric;
+    }
+  }
+  bool within() const { return worst_ratio <= 1.0; }
+};
+
+// The largest |a - b| over two sets of gradients, and where.
+struct Difference {
+  double largest = 0.0;
+  std::size_t input = 0;
+  std::int64_t index = -1;
+  double a = 0.0, b = 0.0;
+};
+
+Difference largest_difference(const Gradients& a, const Gradients& b, const std::vector<std::size_t>& checked,
+                              double rtol) {
+  Difference d;
+  for (std::size_t k = 0; k < a.size(); ++k)
+    for (std::size_t e = 0; e < a[k].size(); ++e) {
+      const double diff = std::abs(a[k][e] - b[k][e]) / (1.0 + rtol * std::abs(b[k][e]));
+      if (diff > d.largest || std::isnan(diff)) {
+        d = {std::isnan(diff) ? INFINITY : diff, checked[k], static_cast<std::int64_t>(e), a[k][e], b[k][e]};
+      }
+    }
+  return d;
+}
+
+}  // namespace
+
 GradcheckReport gradcheck(const GradcheckFunction& fn, const std::vector<Tensor>& inputs, GradcheckOptions options) {
   std::vector<std::size_t> checked;
   bool any_f32 = false;
@@ -101,6 +176,7 @@ GradcheckReport gradcheck(const GradcheckFunction& fn, const std::vector<Tensor>
     fail<DTypeError>(
         "gradcheck: float32 inputs cannot meet the float64 tolerances; use f64 inputs (x.to(xgrad::f64)) or "
         "set both atol and rtol explicitly");
+  if (options.nondet_tol < 0) fail<ValueError>("gradcheck: nondet_tol must be >= 0, got {}", options.nondet_tol);
   const double atol = options.atol.value_or(kDefaultAtol);
   const double rtol = options.rtol.value_or(kDefaultRtol);
 
@@ -118,23 +194,39 @@ GradcheckReport gradcheck(const GradcheckFunction& fn, const std::vector<Tensor>
       for (std::size_t k = 0; k < checked.size(); ++k) inputs[checked[k]].set_grad(saved[k]);
     }
   } restore{inputs, checked, saved_grads};
+  const auto reset_grads = [&] {
+    for (std::size_t i : checked) inputs[i].set_grad(Tensor());
+  };
 
-  // The cotangent, from a private generator so the user's random stream is untouched.
-  std::vector<double> cotangent;
+  Shape out_shape;
+  DType out_dtype = f64;
   {
     NoGradGuard no_grad;
-    const std::int64_t n = call(fn, inputs).numel();
-    Generator gen(options.seed);
-    for (std::int64_t k = 0; k < n; k += 2) {
-      double a = 0, b = 0;
-      gen.normal_pair(a, b);
-      cotangent.push_back(a);
-      if (k + 1 < n) cotangent.push_back(b);
-    }
+    const Tensor y = call(fn, inputs);
+    out_shape = y.shape();
+    out_dtype = y.dtype();
   }
+  const std::vector<double> cotangent = normal_values(detail::shape_numel(out_shape), options.seed);
 
   GradcheckReport report;
-  const auto analytic = analytic_gradients(fn, inputs, checked, cotangent);
+  std::vector<std::string> failures;
+  // First order, with new buffers poisoned so that unwritten gradient elements are NaN.
+  Gradients analytic;
+  {
+    detail::PoisonNewStorage poison;
+    analytic = analytic_gradients(fn, inputs, checked, cotangent);
+  }
+  reset_grads();
+
+  // Repeatability: a second backward agrees within nondet_tol.
+  {
+    const Gradients again = analytic_gradients(fn, inputs, checked, cotangent);
+    reset_grads();
+    const Difference d = largest_difference(again, analytic, checked, 0.0);
+    if (d.largest > options.nondet_tol)
+      failures.push_back(fmt::format("repeatability: input {} element {} came out {:.10g} then {:.10g} (nondet_tol {:g})",
+                                     d.input, d.index, d.b, d.a, options.nondet_tol));
+  }
 
   // Accumulation: pre-fill with a known pattern, run again, expect pattern + gradient.
   report.accumulates = true;
@@ -152,17 +244,100 @@ GradcheckReport gradcheck(const GradcheckFunction& fn, const std::vector<Tensor>
     for (std::size_t k = 0; k < checked.size(); ++k)
       for (std::size_t e = 0; e < again[k].size(); ++e) {
         const double expected = prefill[k][e] + analytic[k][e];
-        if (std::abs(again[k][e] - expected) > tolerance * (1.0 + std::abs(expected))) report.accumulates = false;
+        if (std::abs(again[k][e] - expected) > tolerance * (1.0 + std::abs(expected)) + options.nondet_tol)
+          report.accumulates = false;
       }
-    for (std::size_t i : checked) inputs[i].set_grad(Tensor());
+    reset_grads();
+    if (!report.accumulates) failures.push_back("accumulation: backward does not accumulate into pre-filled gradients");
   }
 
-  // Central differences, element by element.
+  // A zero grad output gives zero gradients.
+  if (options.check_undefined_grad) {
+    const Gradients zero = analytic_gradients(fn, inputs, checked, std::vector<double>(cotangent.size(), 0.0));
+    reset_grads();
+    for (std::size_t k = 0; k < zero.size() && failures.size() < 8; ++k)
+      for (std::size_t e = 0; e < zero[k].size(); ++e)
+        if (!(std::abs(zero[k][e]) <= options.nondet_tol)) {
+          failures.push_back(fmt::format("undefined grad: with a zero grad output, input {} element {} has gradient {:.10g}",
+                                         checked[k], e, zero[k][e]));
+          break;
+        }
+  }
+
+  // The same gradients through non-contiguous views of the inputs.
+  if (options.check_noncontiguous) {
+    std::vector<Tensor> views = inputs;
+    for (std::size_t i : checked) views[i] = noncontiguous_copy(inputs[i]);
+    Gradients through_views = analytic_gradients(fn, views, checked, cotangent);
+    // An argument fn does not read (a module's parameters that fn reaches through
+    // the module instead) gets no gradient through its view: not compared.
+    Gradients expected = analytic;
+    for (std::size_t k = 0; k < checked.size(); ++k)
+      if (!views[checked[k]].grad().defined()) through_views[k] = expected[k] = {};
+    const Difference d = largest_difference(through_views, expected, checked, rtol);
+    if (d.largest > atol)
+      failures.push_back(fmt::format("non-contiguous: through a strided view, input {} element {} has gradient {:.10g} "
+                                     "instead of {:.10g}",
+                                     d.input, d.index, d.a, d.b));
+  }
+
+  // Forward mode: the jvp along a random tangent vs the numeric directional derivative.
+  if (options.check_forward_ad) {
+    std::vector<Tensor> tangents(inputs.size());
+    for (std::size_t k = 0; k < checked.size(); ++k) {
+      const Tensor& x = inputs[checked[k]];
+      tangents[checked[k]] = tensor_of(normal_values(x.numel(), options.seed + 101 + k), x.shape(), x.dtype());
+    }
+    std::vector<double> jvp;
+    {
+      NoGradGuard no_grad;
+      autograd::forward_ad::DualLevel level;
+      std::vector<Tensor> duals = inputs;
+      for (std::size_t i : checked) duals[i] = autograd::forward_ad::make_dual(inputs[i].detach(), tangents[i]);
+      const Tensor t = autograd::forward_ad::unpack_dual(call(fn, duals)).tangent;
+      jvp = t.defined() ? t.to_vector<double>() : std::vector<double>(cotangent.size(), 0.0);
+    }
+    std::vector<double> numeric(jvp.size(), 0.0);
+    {
+      NoGradGuard no_grad;
+      std::vector<Tensor> plus = inputs, minus = inputs;
+      for (std::size_t i : checked) {
+        plus[i] = inputs[i].detach() + tangents[i] * options.eps;
+        minus[i] = inputs[i].detach() - tangents[i] * options.eps;
+      }
+      const std::vector<double> up = call(fn, plus).to_vector<double>(), down = call(fn, minus).to_vector<double>();
+      for (std::size_t e = 0; e < numeric.size(); ++e) numeric[e] = (up[e] - down[e]) / (2.0 * options.eps);
+    }
+    for (std::size_t e = 0; e < jvp.size(); ++e) {
+      const double error = std::abs(jvp[e] - numeric[e]);
+      if (!(error <= atol + rtol * std::abs(numeric[e]))) {
+        failures.push_back(fmt::format("forward mode: output element {} at {}: jvp {:.10g} vs numeric {:.10g}", e,
+                                       str(detail::unravel_index(static_cast<std::int64_t>(e), out_shape)), jvp[e],
+                                       numeric[e]));
+        break;
+      }
+    }
+  }
+
+  // First order against central differences: every element, or (fast mode) one
+  // random projection u^T J v per input.
   NoGradGuard no_grad;
-  double worst_ratio = -1.0;
+  Comparison compare{atol, rtol, report};
   for (std::size_t k = 0; k < checked.size(); ++k) {
     const Tensor& x = inputs[checked[k]];
     const ElementAccess access{x};
+    if (options.fast_mode) {
+      const std::vector<double> u = normal_values(x.numel(), options.seed + 1 + k);
+      const Tensor du = tensor_of(u, x.shape(), x.dtype());
+      std::vector<Tensor> plus = inputs, minus = inputs;
+      plus[checked[k]] = x.detach() + du * options.eps;
+      minus[checked[k]] = x.detach() - du * options.eps;
+      const double numeric = (dot(call(fn, plus), cotangent) - dot(call(fn, minus), cotangent)) / (2.0 * options.eps);
+      double projected = 0.0;
+      for (std::size_t e = 0; e < u.size(); ++e) projected += analytic[k][e] * u[e];
+      compare.add(checked[k], -1, x.shape(), projected, numeric);
+      continue;
+    }
     for (std::int64_t e = 0; e < x.numel(); ++e) {
       const double original = access.get(e);
       access.set(e, original + options.eps);
@@ -170,35 +345,29 @@ GradcheckReport gradcheck(const GradcheckFunction& fn, const std::vector<Tensor>
       access.set(e, original - options.eps);
       const double minus = dot(call(fn, inputs), cotangent);
       access.set(e, original);
-      const double numeric = (plus - minus) / (2.0 * options.eps);
-      const double a = analytic[k][static_cast<std::size_t>(e)];
-      const double error = std::abs(a - numeric);
-      const double ratio = error / (atol + rtol * std::abs(numeric));
-      // NaN (from a NaN gradient) must win, and std::max would drop it.
-      const double rel = error / std::max(std::abs(numeric), atol);
-      if (std::isnan(error) || error > report.max_abs_error) report.max_abs_error = error;
-      if (std::isnan(rel) || rel > report.max_rel_error) report.max_rel_error = rel;
-      ++report.checked_elements;
-      if (ratio > worst_ratio || std::isnan(ratio)) {
-        worst_ratio = std::isnan(ratio) ? INFINITY : ratio;
-        report.worst_input = checked[k];
-        report.worst_index = e;
-        report.worst_position = detail::unravel_index(e, x.shape());
-        report.worst_analytic = a;
-        report.worst_numeric = numeric;
-      }
+      compare.add(checked[k], e, x.shape(), analytic[k][static_cast<std::size_t>(e)], (plus - minus) / (2.0 * options.eps));
     }
   }
-
-  const bool within = worst_ratio <= 1.0;
-  report.ok = within && report.accumulates;
+  if (!compare.within()) {
+    const bool unassigned = std::isnan(report.worst_analytic) && std::isfinite(report.worst_numeric);
+    report.failed_check = unassigned ? "unassigned gradient" : (options.fast_mode ? "fast mode" : "first order");
+  } else if (!failures.empty()) {
+    report.failed_check = failures.front().substr(0, failures.front().find(':'));
+  }
+  report.ok = report.failed_check.empty();
+  const std::string worst =
+      report.worst_index >= 0
+          ? fmt::format("input {} element {} at {}", report.worst_input, report.worst_index, str(report.worst_position))
+          : fmt::format("input {} projection u^T J v", report.worst_input);
   report.message = fmt::format(
-      "gradcheck {}: {} elements in {} inputs, max abs error {:.3g}, max rel error {:.3g} (atol {:g}, rtol {:g}); "
-      "worst: input {} element {} at {}: analytic {:.10g} vs numeric {:.10g}{}",
-      report.ok ? "passed" : "FAILED", report.checked_elements, checked.size(), report.max_abs_error,
-      report.max_rel_error, atol, rtol, report.worst_input, report.worst_index, str(report.worst_position),
-      report.worst_analytic, report.worst_numeric,
-      report.accumulates ? "" : "; backward does not accumulate into pre-filled gradients");
+      "gradcheck {}{}: {} {} in {} inputs, max abs error {:.3g}, max rel error {:.3g} (atol {:g}, rtol {:g}); "
+      "worst: {}: analytic {:.10g} vs numeric {:.10g}",
+      report.ok ? "passed" : "FAILED", report.ok ? "" : " (" + report.failed_check + ")", report.checked_elements,
+      options.fast_mode ? "projections" : "elements", checked.size(), report.max_abs_error, report.max_rel_error, atol,
+      rtol, worst, report.worst_analytic, report.worst_numeric);
+  if (report.failed_check == "unassigned gradient")
+    report.message += "; the analytic gradient is NaN there: backward left that element unwritten";
+  for (const std::string& f : failures) report.message += "; " + f;
   return report;
 }
 
@@ -225,16 +394,7 @@ Tensor random_grad_output(const Shape& shape, DType dtype, std::uint64_t seed) {
   Shape base_shape = shape;
   const bool transpose = shape.size() >= 2 && shape[shape.size() - 1] > 1 && shape[shape.size() - 2] > 1;
   if (transpose) std::swap(base_shape[base_shape.size() - 1], base_shape[base_shape.size() - 2]);
-  std::int64_t n = 1;
-  for (std::int64_t s : shape) n *= s;
-  std::vector<double> values(static_cast<std::size_t>(n));
-  Generator gen(seed);
-  for (std::size_t k = 0; k < values.size(); k += 2) {
-    double a = 0, b = 0;
-    gen.normal_pair(a, b);
-    values[k] = a;
-    if (k + 1 < values.size()) values[k + 1] = b;
-  }
+  const std::vector<double> values = normal_values(detail::shape_numel(shape), seed);
   Tensor v = tensor_of(values, base_shape, dtype);
   if (transpose) v = v.transpose(-1, -2);
   v.requires_grad_();
@@ -278,7 +438,12 @@ GradcheckReport gradgradcheck(const GradcheckFunction& fn, const std::vector<Ten
   };
   std::vector<Tensor> extended = inputs;
   extended.push_back(v);
+  // The first-order function of (inputs, v) is checked as gradcheck checks any
+  // function; its own forward mode would need tangents through a backward.
+  options.check_forward_ad = false;
   GradcheckReport report = gradcheck(first_order, extended, options);
+  if (report.failed_check == "first order") report.failed_check = "second order";
+  else if (!report.failed_check.empty()) report.failed_check += " (second order)";
   const std::string what = report.worst_input == n ? std::string("the grad output") : fmt::format("input {}", report.worst_input);
   report.message = fmt::format("gradgradcheck (second order, worst in {}): {}", what, report.message);
   return report;

@@ -1,14 +1,23 @@
 #include <algorithm>
+#include <cstring>
 
 #include "tensor/allocator.hpp"
 #include "tensor/tensor_impl.hpp"
 
 namespace xgrad::detail {
 
+namespace {
+thread_local int poisoning = 0;
+}
+
+PoisonNewStorage::PoisonNewStorage() { ++poisoning; }
+PoisonNewStorage::~PoisonNewStorage() { --poisoning; }
+
 Storage::Storage(std::size_t nbytes) : nbytes_(nbytes) {
   const Block block = allocate_block(nbytes);
   data_ = block.data;
   capacity_ = block.capacity;
+  if (poisoning > 0 && nbytes > 0) std::memset(data_, 0xff, nbytes);
 }
 
 Storage::~Storage() { release_block({data_, capacity_}); }

@@ -32,6 +32,17 @@ class Storage {
   std::uint64_t version_ = 0;
 };
 
+/// While alive, storage made on this thread is filled with all bits set (NaN
+/// for f32 and f64), so that elements an op leaves unwritten stand out: how
+/// gradcheck catches a backward that forgets part of a gradient.
+class PoisonNewStorage {
+ public:
+  PoisonNewStorage();
+  ~PoisonNewStorage();
+  PoisonNewStorage(const PoisonNewStorage&) = delete;
+  PoisonNewStorage& operator=(const PoisonNewStorage&) = delete;
+};
+
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   Shape shape;
