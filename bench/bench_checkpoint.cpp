@@ -1,0 +1,64 @@
+// Gradient checkpointing on ResNet-18 (batch 8, 3x224x224, SGD with momentum):
+// the training step with and without per-stage checkpoints (the stem and head
+// run plainly, layer1..layer4 each under autograd::checkpoint), its median time
+// and the process's peak resident memory above its start. Run one mode per
+// process, so that the peaks do not mix:
+//
+//   ./build/bench/bench_checkpoint --mode plain
+//   ./build/bench/bench_checkpoint --mode checkpoint
+
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "harness.hpp"
+#include "xgrad/xgrad.hpp"
+
+using xgrad::Tensor;
+
+int main(int argc, char** argv) {
+  std::string mode = "plain";
+  int reps = 5, threads = 2;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--mode") mode = argv[i + 1];
+    else if (a == "--reps") reps = std::atoi(argv[i + 1]);
+    else if (a == "--threads") threads = std::atoi(argv[i + 1]);
+  }
+  if (mode != "plain" && mode != "checkpoint") {
+    std::cerr << "usage: bench_checkpoint --mode plain|checkpoint [--reps N] [--threads N]\n";
+    return 2;
+  }
+  xgrad::set_num_threads(threads);
+  const xgrad::bench::PeakMemory memory;
+  xgrad::manual_seed(0);
+  auto net = xgrad::models::resnet18();
+  const Tensor images = xgrad::randn({8, 3, 224, 224});
+  std::vector<std::int64_t> classes;
+  for (std::int64_t i = 0; i < 8; ++i) classes.push_back(i * 117 % 1000);
+  const Tensor labels = xgrad::from_vector(classes);
+  xgrad::optim::SGD optimizer(net->parameters(), {.lr = 0.01, .momentum = 0.9});
+  net->train();
+  const auto forward = [&](const Tensor& x) {
+    if (mode == "plain") return net->forward(x);
+    Tensor h = (*net->maxpool)((*net->relu)((*net->bn1)((*net->conv1)(x))));
+    for (const auto& stage : net->layers)
+      h = xgrad::autograd::checkpoint([&stage](const std::vector<Tensor>& in) { return (*stage)(in[0]); }, {h});
+    return (*net->fc)(xgrad::flatten((*net->avgpool)(h), 1));
+  };
+  double loss = 0;
+  const auto step = [&] {
+    optimizer.zero_grad();
+    const Tensor l = xgrad::cross_entropy(forward(images), labels);
+    l.backward();
+    optimizer.step();
+    loss = l.item();
+  };
+  const double seconds = xgrad::bench::median_seconds(step, reps, 0.02, 1);
+  const auto peak = memory.peak_mib();
+  std::cout << "resnet18 b8 224 " << mode << ": step " << seconds * 1e3 << " ms (median of " << reps
+            << "), peak " << (peak ? std::to_string(static_cast<int>(*peak)) : std::string("?")) << " MiB, loss "
+            << loss << ", threads " << threads << "\n";
+  return 0;
+}
