@@ -1,6 +1,7 @@
 // Gradient checkpointing: keep a segment's inputs, not its activations, and
 // run it again during backward (as torch.utils.checkpoint, the reentrant form).
 
+#include "autograd/grad_mode.hpp"
 #include "autograd/record.hpp"
 #include "tensor/tensor_impl.hpp"
 #include "util/check.hpp"
@@ -24,17 +25,6 @@ class GeneratorReplay {
 
  private:
   std::string previous_;
-};
-
-class GradModeOn {
- public:
-  GradModeOn() : previous_(is_grad_enabled()) { set_grad_enabled(true); }
-  ~GradModeOn() { set_grad_enabled(previous_); }
-  GradModeOn(const GradModeOn&) = delete;
-  GradModeOn& operator=(const GradModeOn&) = delete;
-
- private:
-  bool previous_;
 };
 
 }  // namespace
@@ -66,7 +56,7 @@ Tensor checkpoint(const CheckpointFunction& fn, const std::vector<Tensor>& input
         Tensor again;
         {
           GeneratorReplay replay(rng);  // the same dropout masks
-          GradModeOn on;
+          xgrad::detail::GradModeGuard on(true);
           again = fn(leaves);
         }
         if (again.requires_grad()) backward({again}, {args.grad()});

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "autograd/accumulate_grad.hpp"
+#include "autograd/grad_mode.hpp"
 #include "autograd/record.hpp"
 #include "tensor/tensor_impl.hpp"
 #include "util/check.hpp"
@@ -53,18 +54,6 @@ void check_gradient(const Node& node, std::size_t i, const Tensor& grad) {
     fail<AutogradError>("{}: backward returned a gradient of dtype {} for input {} of dtype {}", node.name(),
                         dtype_name(grad.dtype()), i, dtype_name(want.dtype));
 }
-
-// Sets grad mode for a backward run: on exactly when it must record (create_graph).
-class GradModeGuard {
- public:
-  explicit GradModeGuard(bool enabled) : previous_(is_grad_enabled()) { set_grad_enabled(enabled); }
-  ~GradModeGuard() { set_grad_enabled(previous_); }
-  GradModeGuard(const GradModeGuard&) = delete;
-  GradModeGuard& operator=(const GradModeGuard&) = delete;
-
- private:
-  bool previous_;
-};
 
 // Stands for the backward of a once-differentiable node under create_graph: the
 // gradient it computed depends on that node's inputs (and on the gradients that
@@ -188,7 +177,7 @@ std::unordered_set<Node*> nodes_leading_to(const Capture& capture,
 void run(const std::vector<Edge>& root_edges, const std::vector<Tensor>& seeds, GradOptions options,
          Capture* capture) {
   const bool retain_graph = options.retain_graph || options.create_graph;
-  GradModeGuard mode(options.create_graph);
+  xgrad::detail::GradModeGuard mode(options.create_graph);
   detail::ForwardSuspended no_forward;  // gradients carry no tangents
   std::unordered_map<Node*, std::size_t> pending = count_incoming_edges(root_edges);
   std::unordered_set<Node*> needed;

@@ -9,6 +9,7 @@
 
 #include <atomic>
 
+#include "autograd/grad_mode.hpp"
 #include "autograd/record.hpp"
 #include "tensor/tensor_impl.hpp"
 #include "util/check.hpp"
@@ -38,17 +39,6 @@ void set_tangent(const Tensor& t, Tensor tangent) {
   t.impl()->tangent = std::move(tangent);
   t.impl()->tangent_level = active_level.load(std::memory_order_relaxed);
 }
-
-class GradModeOn {
- public:
-  GradModeOn() : previous_(is_grad_enabled()) { set_grad_enabled(true); }
-  ~GradModeOn() { set_grad_enabled(previous_); }
-  GradModeOn(const GradModeOn&) = delete;
-  GradModeOn& operator=(const GradModeOn&) = delete;
-
- private:
-  bool previous_;
-};
 
 }  // namespace
 
@@ -104,7 +94,7 @@ std::vector<Tensor> Node::jvp(const std::vector<Tensor>& input_tangents) {
   if (once_differentiable())
     fail<AutogradError>("{}: forward mode is not available, since its backward is once differentiable", name());
   const bool keep_graph = is_grad_enabled();
-  GradModeOn on;
+  xgrad::detail::GradModeGuard on(true);
   std::vector<Tensor> v;
   for (const TensorMeta& meta : output_meta()) v.push_back(zeros(meta.shape, {.dtype = meta.dtype, .requires_grad = true}));
   std::vector<Tensor> grads;

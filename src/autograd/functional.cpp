@@ -4,6 +4,7 @@
 
 #include "xgrad/functional.hpp"
 
+#include "autograd/grad_mode.hpp"
 #include "util/check.hpp"
 #include "xgrad/autograd.hpp"
 #include "xgrad/ops/arithmetic.hpp"
@@ -16,17 +17,6 @@ using xgrad::detail::fail;
 using xgrad::detail::str;
 
 namespace {
-
-class GradMode {
- public:
-  explicit GradMode(bool enabled) : previous_(is_grad_enabled()) { set_grad_enabled(enabled); }
-  ~GradMode() { set_grad_enabled(previous_); }
-  GradMode(const GradMode&) = delete;
-  GradMode& operator=(const GradMode&) = delete;
-
- private:
-  bool previous_;
-};
 
 // The inputs f is called with: x itself when its graph must be kept
 // (create_graph and it requires grad), else a fresh leaf that requires grad.
@@ -77,7 +67,7 @@ std::vector<Tensor> gradients(const Tensor& y, const std::vector<Tensor>& xs, co
 Tensor tangent(const char* op, const FunctionN& f, const std::vector<Tensor>& xs, const std::vector<Tensor>& us,
                bool keep_graph) {
   if (us.size() != xs.size()) fail<ValueError>("{}: {} inputs but {} tangents", op, xs.size(), us.size());
-  GradMode mode(keep_graph);
+  xgrad::detail::GradModeGuard mode(keep_graph);
   forward_ad::DualLevel level;
   std::vector<Tensor> duals;
   for (std::size_t i = 0; i < xs.size(); ++i) {
@@ -125,7 +115,7 @@ FunctionN lift(const Function1& f) {
 
 std::vector<Tensor> vjp(const FunctionN& f, const std::vector<Tensor>& xs, const Tensor& v,
                         FunctionalOptions options) {
-  GradMode on(true);
+  xgrad::detail::GradModeGuard on(true);
   const std::vector<Tensor> in = prepare("vjp", xs, options.create_graph);
   const Tensor y = call("vjp", f, in);
   check_like("vjp", "v", v, y);
@@ -139,7 +129,7 @@ Tensor jvp(const FunctionN& f, const std::vector<Tensor>& xs, const std::vector<
 }
 
 std::vector<Tensor> jacobian(const FunctionN& f, const std::vector<Tensor>& xs, FunctionalOptions options) {
-  GradMode on(true);
+  xgrad::detail::GradModeGuard on(true);
   const std::vector<Tensor> in = prepare("jacobian", xs, options.create_graph);
   std::vector<Tensor> blocks;
   if (options.forward_mode) {
@@ -174,7 +164,7 @@ std::vector<Tensor> jacobian(const FunctionN& f, const std::vector<Tensor>& xs, 
 
 std::vector<std::vector<Tensor>> hessian(const FunctionN& f, const std::vector<Tensor>& xs,
                                          FunctionalOptions options) {
-  GradMode on(true);
+  xgrad::detail::GradModeGuard on(true);
   const std::vector<Tensor> in = prepare("hessian", xs, options.create_graph);
   const std::size_t n = in.size();
   std::vector<std::vector<std::vector<Tensor>>> pieces(n, std::vector<std::vector<Tensor>>(n));
@@ -212,7 +202,7 @@ std::vector<std::vector<Tensor>> hessian(const FunctionN& f, const std::vector<T
 
 std::vector<Tensor> hvp(const FunctionN& f, const std::vector<Tensor>& xs, const std::vector<Tensor>& vs,
                         FunctionalOptions options) {
-  GradMode on(true);
+  xgrad::detail::GradModeGuard on(true);
   const std::vector<Tensor> in = prepare("hvp", xs, options.create_graph);
   // H v = the gradient of the directional derivative along v (reverse over forward).
   const Tensor t =
@@ -222,7 +212,7 @@ std::vector<Tensor> hvp(const FunctionN& f, const std::vector<Tensor>& xs, const
 
 std::vector<Tensor> vhp(const FunctionN& f, const std::vector<Tensor>& xs, const std::vector<Tensor>& vs,
                         FunctionalOptions options) {
-  GradMode on(true);
+  xgrad::detail::GradModeGuard on(true);
   const std::vector<Tensor> in = prepare("vhp", xs, options.create_graph);
   if (vs.size() != in.size()) fail<ValueError>("vhp: {} inputs but {} vectors", in.size(), vs.size());
   // vᵀ H = the gradient of <grad f, v> (reverse over reverse).

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <ostream>
 
+#include "autograd/grad_mode.hpp"
 #include "tensor/tensor_impl.hpp"
 #include "util/check.hpp"
 #include "util/dispatch.hpp"
@@ -373,19 +374,6 @@ GradcheckReport gradcheck(const GradcheckFunction& fn, const std::vector<Tensor>
 
 namespace {
 
-// Grad mode on for a scope, whatever the caller's (gradgradcheck's function runs
-// a backward even inside gradcheck's NoGrad numeric pass).
-class EnableGrad {
- public:
-  EnableGrad() : previous_(is_grad_enabled()) { set_grad_enabled(true); }
-  ~EnableGrad() { set_grad_enabled(previous_); }
-  EnableGrad(const EnableGrad&) = delete;
-  EnableGrad& operator=(const EnableGrad&) = delete;
-
- private:
-  bool previous_;
-};
-
 // A random leaf of `shape` that requires grad and, with two dims or more, is not
 // contiguous (a transposed view), so that backward code reading a grad output
 // as if it were contiguous is caught.
@@ -421,7 +409,7 @@ GradcheckReport gradgradcheck(const GradcheckFunction& fn, const std::vector<Ten
   // (inputs..., v) -> the first-order gradients, flattened and joined.
   const GradcheckFunction first_order = [&](const std::vector<Tensor>& in) {
     const bool record = is_grad_enabled();  // off in gradcheck's numeric pass
-    EnableGrad enable;
+    detail::GradModeGuard enable(true);
     const std::vector<Tensor> xs(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(n));
     const Tensor y = call(fn, xs);
     std::vector<Tensor> wrt;
