@@ -25,6 +25,18 @@ inline void require_gradcheck(const GradcheckFunction& fn, const std::vector<Ten
   REQUIRE(report.ok);
 }
 
+/// require_gradcheck with the forward-mode check, then gradgradcheck with the same
+/// options: how the op tests check first order, forward mode and second order
+/// over one grid of shapes and options.
+inline void require_gradchecks(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
+                               GradcheckOptions options = {}) {
+  options.check_forward_ad = true;
+  require_gradcheck(fn, inputs, options);
+  const GradcheckReport second = gradgradcheck(fn, inputs, options);
+  INFO(second.message);
+  REQUIRE(second.ok);
+}
+
 /// Restores the thread count that a test changes.
 struct ThreadCountGuard {
   int saved = get_num_threads();

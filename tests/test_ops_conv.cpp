@@ -572,7 +572,7 @@ TEST_CASE("conv1d/2d/3d gradients pass gradcheck over input, weight and bias", "
   for (const ConvCase& c : conv_cases()) {
     INFO(describe(c));
     const ConvOptions options = c.options;
-    require_gradcheck([options](const std::vector<Tensor>& in) { return conv_any(in[0], in[1], bias_of(in), options); },
+    require_gradchecks([options](const std::vector<Tensor>& in) { return conv_any(in[0], in[1], bias_of(in), options); },
                       gradcheck_inputs(leaf(c.input), leaf(c.weight), optional_leaf(c.bias, {c.weight[0]})));
   }
 }
@@ -583,7 +583,7 @@ TEST_CASE("conv_transpose1d/2d/3d gradients pass gradcheck over input, weight an
   for (const ConvTransposeCase& c : conv_transpose_cases()) {
     INFO(describe(c));
     const ConvTransposeOptions options = c.options;
-    require_gradcheck(
+    require_gradchecks(
         [options](const std::vector<Tensor>& in) { return conv_transpose_any(in[0], in[1], bias_of(in), options); },
         gradcheck_inputs(leaf(c.input), leaf(c.weight), optional_leaf(c.bias, {c.weight[1] * c.options.groups})));
   }

@@ -153,7 +153,7 @@ void check_binary(const BinaryCase& c, const Shape& sa, const Shape& sb, Needs n
               << (needs == Needs::both ? "both" : needs == Needs::first ? "first only" : "second only"));
   const Tensor a = sample(sa, c.domain_a, needs != Needs::second);
   const Tensor b = sample(sb, c.domain_b, needs != Needs::first);
-  require_gradcheck([&](const std::vector<Tensor>& in) { return c.op(in[0], in[1]); }, {a, b});
+  require_gradchecks([&](const std::vector<Tensor>& in) { return c.op(in[0], in[1]); }, {a, b});
 }
 
 // Largest |got - want| / |want| (|want| floored at `floor`).
@@ -183,7 +183,7 @@ TEST_CASE("unary ops pass gradcheck over a grid of shapes", "[elementwise][gradc
   for (const UnaryCase& c : unary_cases())
     for (const Shape& shape : kShapes) {
       INFO(c.name << " on " << shape_to_string(shape));
-      require_gradcheck([&](const std::vector<Tensor>& in) { return c.op(in[0]); }, {sample(shape, c.domain, true)});
+      require_gradchecks([&](const std::vector<Tensor>& in) { return c.op(in[0]); }, {sample(shape, c.domain, true)});
     }
 }
 
@@ -203,7 +203,7 @@ TEST_CASE("tensor methods pass gradcheck", "[elementwise][gradcheck]") {
   };
   for (const UnaryCase& c : methods) {
     INFO(c.name);
-    require_gradcheck([&](const std::vector<Tensor>& in) { return c.op(in[0]); }, {sample({2, 3}, c.domain, true)});
+    require_gradchecks([&](const std::vector<Tensor>& in) { return c.op(in[0]); }, {sample({2, 3}, c.domain, true)});
   }
 }
 
@@ -213,19 +213,19 @@ TEST_CASE("unary ops pass gradcheck on non-contiguous inputs", "[elementwise][gr
     INFO(c.name);
     {
       INFO("transposed");
-      require_gradcheck([&](const std::vector<Tensor>& in) { return c.op(in[0].t()); },
+      require_gradchecks([&](const std::vector<Tensor>& in) { return c.op(in[0].t()); },
                         {sample({3, 4}, c.domain, true)});
     }
     {
       INFO("sliced with offset 1 and step 2");
-      require_gradcheck([&](const std::vector<Tensor>& in) { return c.op(in[0].slice(1, 1, 6, 2)); },
+      require_gradchecks([&](const std::vector<Tensor>& in) { return c.op(in[0].slice(1, 1, 6, 2)); },
                         {sample({3, 6}, c.domain, true)});
     }
     {
       INFO("expanded (stride 0)");
-      require_gradcheck([&](const std::vector<Tensor>& in) { return c.op(in[0].expand({3, 4})); },
+      require_gradchecks([&](const std::vector<Tensor>& in) { return c.op(in[0].expand({3, 4})); },
                         {sample({3, 1}, c.domain, true)});
-      require_gradcheck([&](const std::vector<Tensor>& in) { return c.op(in[0].expand({2, 3, 4})); },
+      require_gradchecks([&](const std::vector<Tensor>& in) { return c.op(in[0].expand({2, 3, 4})); },
                         {sample({4}, c.domain, true)});
     }
     {
@@ -234,7 +234,7 @@ TEST_CASE("unary ops pass gradcheck on non-contiguous inputs", "[elementwise][gr
       Tensor x = base.slice(0, 1, 5).t();  // [3, 4], strides [1, 3], offset 3
       REQUIRE_FALSE(x.is_contiguous());
       x.requires_grad_();
-      require_gradcheck([&](const std::vector<Tensor>& in) { return c.op(in[0]); }, {x});
+      require_gradchecks([&](const std::vector<Tensor>& in) { return c.op(in[0]); }, {x});
     }
   }
 }
@@ -261,10 +261,10 @@ TEST_CASE("binary ops pass gradcheck on non-contiguous and expanded inputs", "[e
   for (const BinaryCase& c : binary_cases()) {
     INFO(c.name);
     // a: transposed [3, 4]; b: every other column of [3, 8], offset 1.
-    require_gradcheck([&](const std::vector<Tensor>& in) { return c.op(in[0].t(), in[1].slice(1, 1, 8, 2)); },
+    require_gradchecks([&](const std::vector<Tensor>& in) { return c.op(in[0].t(), in[1].slice(1, 1, 8, 2)); },
                       {sample({4, 3}, c.domain_a, true), sample({3, 8}, c.domain_b, true)});
     // An expanded operand broadcast again against a transposed one.
-    require_gradcheck([&](const std::vector<Tensor>& in) { return c.op(in[0].expand({3, 4}), in[1].t()); },
+    require_gradchecks([&](const std::vector<Tensor>& in) { return c.op(in[0].expand({3, 4}), in[1].t()); },
                       {sample({1, 4}, c.domain_a, true), sample({4, 3}, c.domain_b, true)});
   }
 }
@@ -272,14 +272,14 @@ TEST_CASE("binary ops pass gradcheck on non-contiguous and expanded inputs", "[e
 TEST_CASE("an input used twice gets both contributions", "[elementwise][gradcheck]") {
   manual_seed(7);
   const Tensor x = sample({2, 3}, nonzero, true);
-  require_gradcheck([](const std::vector<Tensor>& in) { return in[0] + in[0]; }, {x});
-  require_gradcheck([](const std::vector<Tensor>& in) { return in[0] - in[0]; }, {x});
-  require_gradcheck([](const std::vector<Tensor>& in) { return in[0] * in[0]; }, {x});
-  require_gradcheck([](const std::vector<Tensor>& in) { return in[0] / in[0]; }, {x});
-  require_gradcheck([](const std::vector<Tensor>& in) { return in[0] * in[0].t().t(); }, {x});
+  require_gradchecks([](const std::vector<Tensor>& in) { return in[0] + in[0]; }, {x});
+  require_gradchecks([](const std::vector<Tensor>& in) { return in[0] - in[0]; }, {x});
+  require_gradchecks([](const std::vector<Tensor>& in) { return in[0] * in[0]; }, {x});
+  require_gradchecks([](const std::vector<Tensor>& in) { return in[0] / in[0]; }, {x});
+  require_gradchecks([](const std::vector<Tensor>& in) { return in[0] * in[0].t().t(); }, {x});
   const Tensor p = sample({2, 3}, positive, true);
-  require_gradcheck([](const std::vector<Tensor>& in) { return xgrad::pow(in[0], in[0]); }, {p});
-  require_gradcheck([](const std::vector<Tensor>& in) { return xgrad::sigmoid(in[0]) * xgrad::tanh(in[0]); }, {x});
+  require_gradchecks([](const std::vector<Tensor>& in) { return xgrad::pow(in[0], in[0]); }, {p});
+  require_gradchecks([](const std::vector<Tensor>& in) { return xgrad::sigmoid(in[0]) * xgrad::tanh(in[0]); }, {x});
 
   Tensor y = vec({1, 2, 3}, {.dtype = f64, .requires_grad = true});
   (y * y + y).sum().backward();
@@ -291,13 +291,13 @@ TEST_CASE("compositions of element-wise ops pass gradcheck", "[elementwise][grad
   const Tensor a = sample({3, 1}, anywhere, true);
   const Tensor b = sample({4}, positive, true);
   const Tensor c = sample({2, 1, 1}, anywhere, true);
-  require_gradcheck(
+  require_gradchecks(
       [](const std::vector<Tensor>& in) {
         const Tensor h = xgrad::tanh(in[0] * in[1] - in[2]);
         return xgrad::gelu(h, "tanh") + xgrad::log(in[1] + 1.0).sqrt() / (1.0 + xgrad::exp(in[0]));
       },
       {a, b, c});
-  require_gradcheck(
+  require_gradchecks(
       [](const std::vector<Tensor>& in) { return xgrad::pow(xgrad::sigmoid(in[0]) + 0.5, in[1] * in[0]); }, {a, c});
 }
 
@@ -306,11 +306,11 @@ TEST_CASE("sum_to passes gradcheck and inverts broadcasting", "[elementwise][gra
   const std::vector<Shape> targets = {{2, 3, 4}, {3, 1}, {1, 4}, {4}, {}, {1}, {2, 1, 1}, {1, 3, 4}, {1, 1, 1}};
   for (const Shape& target : targets) {
     INFO("sum_to [2, 3, 4] -> " << shape_to_string(target));
-    require_gradcheck([&](const std::vector<Tensor>& in) { return sum_to(in[0], target); }, {leaf({2, 3, 4})});
+    require_gradchecks([&](const std::vector<Tensor>& in) { return sum_to(in[0], target); }, {leaf({2, 3, 4})});
     CHECK(sum_to(ones({2, 3, 4}, {.dtype = f64}), target).shape() == target);
   }
   // A transposed (non-contiguous) input.
-  require_gradcheck([](const std::vector<Tensor>& in) { return sum_to(in[0].t(), {1, 3}); }, {leaf({3, 4})});
+  require_gradchecks([](const std::vector<Tensor>& in) { return sum_to(in[0].t(), {1, 3}); }, {leaf({3, 4})});
 }
 
 // =============================================================================

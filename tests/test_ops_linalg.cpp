@@ -212,11 +212,11 @@ TEST_CASE("matmul gradients pass gradcheck for 2-D operands", "[matmul][gradchec
   const auto fn = [](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); };
   for (auto [M, K, N] : {std::array<std::int64_t, 3>{1, 1, 1}, {2, 3, 4}, {3, 1, 2}, {1, 4, 1}, {5, 2, 3}}) {
     INFO("M K N " << M << " " << K << " " << N);
-    require_gradcheck(fn, {leaf({M, K}), leaf({K, N})});
+    require_gradchecks(fn, {leaf({M, K}), leaf({K, N})});
   }
   // Only one side requires grad.
-  require_gradcheck(fn, {leaf({2, 3}), randn({3, 2}, {.dtype = f64})});
-  require_gradcheck(fn, {randn({2, 3}, {.dtype = f64}), leaf({3, 2})});
+  require_gradchecks(fn, {leaf({2, 3}), randn({3, 2}, {.dtype = f64})});
+  require_gradchecks(fn, {randn({2, 3}, {.dtype = f64}), leaf({3, 2})});
 }
 
 TEST_CASE("matmul gradients pass gradcheck for batches and broadcast batches", "[matmul][gradcheck]") {
@@ -234,27 +234,27 @@ TEST_CASE("matmul gradients pass gradcheck for batches and broadcast batches", "
                         {{2, 3}, {3}},
                         {{3}, {3}}}) {
     INFO("shapes " << shape_to_string(sa) << " x " << shape_to_string(sb));
-    require_gradcheck(fn, {leaf(sa), leaf(sb)});
+    require_gradchecks(fn, {leaf(sa), leaf(sb)});
   }
 }
 
 TEST_CASE("matmul gradients flow through strided inputs", "[matmul][gradcheck]") {
   manual_seed(15);
   // Transposed views use the kernel's trans flags; their gradients go back through the view.
-  require_gradcheck([](const std::vector<Tensor>& in) { return matmul(in[0].t(), in[1].t()); },
+  require_gradchecks([](const std::vector<Tensor>& in) { return matmul(in[0].t(), in[1].t()); },
                     {leaf({3, 2}), leaf({4, 3})});
-  require_gradcheck([](const std::vector<Tensor>& in) { return matmul(in[0].transpose(-1, -2), in[1]); },
+  require_gradchecks([](const std::vector<Tensor>& in) { return matmul(in[0].transpose(-1, -2), in[1]); },
                     {leaf({2, 3, 2}), leaf({3, 2})});
   // Step-2 slices are copied; an expanded operand is read with stride 0.
-  require_gradcheck([](const std::vector<Tensor>& in) { return matmul(in[0].slice(1, 0, 6, 2), in[1]); },
+  require_gradchecks([](const std::vector<Tensor>& in) { return matmul(in[0].slice(1, 0, 6, 2), in[1]); },
                     {leaf({2, 6}), leaf({3, 2})});
-  require_gradcheck(
+  require_gradchecks(
       [](const std::vector<Tensor>& in) {
         return matmul(in[0].expand({3, 4}), in[1]);
       },
       {leaf({1, 4}), leaf({4, 2})});
   // The output gradient itself is an expanded view when the product feeds a sum.
-  require_gradcheck([](const std::vector<Tensor>& in) { return matmul(in[0], in[1]).sum(); },
+  require_gradchecks([](const std::vector<Tensor>& in) { return matmul(in[0], in[1]).sum(); },
                     {leaf({2, 2, 3}), leaf({3, 2})});
 }
 
@@ -299,19 +299,19 @@ TEST_CASE("linear gradients pass gradcheck with and without bias and for any lea
   const auto without_bias = [](const std::vector<Tensor>& in) { return linear(in[0], in[1]); };
   for (const Shape& xs : {Shape{3}, Shape{1, 3}, Shape{4, 3}, Shape{2, 2, 3}, Shape{2, 1, 2, 3}}) {
     INFO("x shape " << shape_to_string(xs));
-    require_gradcheck(with_bias, {leaf(xs), leaf({2, 3}), leaf({2})});
-    require_gradcheck(without_bias, {leaf(xs), leaf({2, 3})});
+    require_gradchecks(with_bias, {leaf(xs), leaf({2, 3}), leaf({2})});
+    require_gradchecks(without_bias, {leaf(xs), leaf({2, 3})});
   }
-  require_gradcheck(with_bias, {leaf({3, 1}), leaf({1, 1}), leaf({1})});
+  require_gradchecks(with_bias, {leaf({3, 1}), leaf({1, 1}), leaf({1})});
   // Only some inputs require grad.
-  require_gradcheck(with_bias, {randn({3, 3}, {.dtype = f64}), leaf({2, 3}), leaf({2})});
-  require_gradcheck(with_bias, {leaf({3, 3}), randn({2, 3}, {.dtype = f64}), randn({2}, {.dtype = f64})});
+  require_gradchecks(with_bias, {randn({3, 3}, {.dtype = f64}), leaf({2, 3}), leaf({2})});
+  require_gradchecks(with_bias, {leaf({3, 3}), randn({2, 3}, {.dtype = f64}), randn({2}, {.dtype = f64})});
   // Strided views: a transposed weight, a transposed input, a step-2 input.
-  require_gradcheck([](const std::vector<Tensor>& in) { return linear(in[0], in[1].t(), in[2]); },
+  require_gradchecks([](const std::vector<Tensor>& in) { return linear(in[0], in[1].t(), in[2]); },
                     {leaf({2, 3}), leaf({3, 4}), leaf({4})});
-  require_gradcheck([](const std::vector<Tensor>& in) { return linear(in[0].t(), in[1], in[2]); },
+  require_gradchecks([](const std::vector<Tensor>& in) { return linear(in[0].t(), in[1], in[2]); },
                     {leaf({3, 2}), leaf({4, 3}), leaf({4})});
-  require_gradcheck([](const std::vector<Tensor>& in) { return linear(in[0].slice(1, 0, 6, 2), in[1]); },
+  require_gradchecks([](const std::vector<Tensor>& in) { return linear(in[0].slice(1, 0, 6, 2), in[1]); },
                     {leaf({2, 6}), leaf({2, 3})});
 }
 

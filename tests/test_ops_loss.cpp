@@ -142,14 +142,14 @@ TEST_CASE("softmax and log_softmax gradients pass gradcheck", "[softmax][gradche
     for (std::int64_t dim = -rank; dim < rank; ++dim) {
       INFO("shape " << shape_to_string(shape) << ", dim " << dim);
       Tensor x = leaf(shape);
-      require_gradcheck([dim](const std::vector<Tensor>& in) { return softmax(in[0], dim); }, {x});
-      require_gradcheck([dim](const std::vector<Tensor>& in) { return log_softmax(in[0], dim); }, {x});
+      require_gradchecks([dim](const std::vector<Tensor>& in) { return softmax(in[0], dim); }, {x});
+      require_gradchecks([dim](const std::vector<Tensor>& in) { return log_softmax(in[0], dim); }, {x});
     }
   }
   // Through a non-contiguous view, and composed with another op.
   Tensor y = leaf({3, 4});
-  require_gradcheck([](const std::vector<Tensor>& in) { return softmax(in[0].t(), 1) * in[0].t(); }, {y});
-  require_gradcheck([](const std::vector<Tensor>& in) { return log_softmax(in[0] * 3.0, 0).exp(); }, {y});
+  require_gradchecks([](const std::vector<Tensor>& in) { return softmax(in[0].t(), 1) * in[0].t(); }, {y});
+  require_gradchecks([](const std::vector<Tensor>& in) { return log_softmax(in[0] * 3.0, 0).exp(); }, {y});
 }
 
 TEST_CASE("softmax and log_softmax reject bad dims and integer tensors", "[softmax][errors]") {
@@ -205,7 +205,7 @@ TEST_CASE("nll_loss gradients pass gradcheck", "[loss][nll][gradcheck]") {
         INFO("shape " << shape_to_string(shape) << ", reduction " << static_cast<int>(reduction) << ", ignore "
                       << ignore);
         const Tensor t = gradcheck_labels(shape, ignore);
-        require_gradcheck(
+        require_gradchecks(
             [&](const std::vector<Tensor>& in) {
               return nll_loss(in[0], t, {.reduction = reduction, .ignore_index = ignore});
             },
@@ -296,7 +296,7 @@ TEST_CASE("cross_entropy gradients pass gradcheck", "[loss][cross_entropy][gradc
                         << smoothing << ", ignore " << ignore);
           const Tensor t = gradcheck_labels(shape, ignore);
           const CrossEntropyOptions options{.reduction = reduction, .ignore_index = ignore, .label_smoothing = smoothing};
-          require_gradcheck([&](const std::vector<Tensor>& in) { return cross_entropy(in[0], t, options); },
+          require_gradchecks([&](const std::vector<Tensor>& in) { return cross_entropy(in[0], t, options); },
                             {leaf(shape)});
         }
 }
@@ -370,7 +370,7 @@ TEST_CASE("mse_loss gradients pass gradcheck for input and target", "[loss][mse]
   for (const Shape& shape : std::vector<Shape>{{5}, {3, 4}, {2, 1, 3}, {}})
     for (Reduction reduction : all_reductions) {
       INFO("shape " << shape_to_string(shape) << ", reduction " << static_cast<int>(reduction));
-      require_gradcheck(
+      require_gradchecks(
           [reduction](const std::vector<Tensor>& in) { return mse_loss(in[0], in[1], {.reduction = reduction}); },
           {leaf(shape), leaf(shape)});
     }

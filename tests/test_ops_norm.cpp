@@ -248,7 +248,7 @@ void require_batch_norm_gradcheck(const Shape& shape, bool training, bool with_w
   std::vector<Tensor> inputs{leaf(shape)};
   if (with_weight) inputs.push_back(leaf({C}));
   if (with_bias) inputs.push_back(leaf({C}));
-  require_gradcheck(
+  require_gradchecks(
       [=](const std::vector<Tensor>& in) {
         std::size_t next = 1;
         const Tensor w = with_weight ? in[next++] : Tensor();
@@ -281,12 +281,12 @@ TEST_CASE("batch_norm gives gradients to weight and bias alone, and to a non-con
   for (const bool training : {true, false}) {
     INFO((training ? "training" : "evaluation"));
     const Tensor rm = randn({2}, {.dtype = f64}), rv = positive_variances(2);
-    require_gradcheck(
+    require_gradchecks(
         [=](const std::vector<Tensor>& in) {
           return batch_norm(frozen_input, rm, rv, in[0], in[1], {.training = training});
         },
         {leaf({2}), leaf({2})});
-    require_gradcheck(
+    require_gradchecks(
         [=](const std::vector<Tensor>& in) {
           return batch_norm(in[0].transpose(1, 2), rm, rv, in[1], {}, {.training = training});
         },
@@ -494,13 +494,13 @@ TEST_CASE("dropout's gradient is the same scaled mask", "[norm][dropout][gradien
   const Tensor y = dropout(x, {.p = 0.25});
   y.sum().backward();
   require_values(x.grad(), values(y));  // y = mask * scale * 1
-  require_gradcheck(
+  require_gradchecks(
       [](const std::vector<Tensor>& in) {
         Generator g(15);  // the same mask on every call
         return dropout(in[0], {.p = 0.4}, &g);
       },
       {leaf({3, 5})});
-  require_gradcheck(
+  require_gradchecks(
       [](const std::vector<Tensor>& in) {
         Generator g(16);
         return dropout(in[0].t(), {.p = 0.5}, &g);
@@ -547,13 +547,13 @@ TEST_CASE("local_response_norm passes gradcheck", "[norm][lrn][gradcheck]") {
   for (const Shape& shape : {Shape{2, 4, 3}, Shape{1, 5, 2, 2}, Shape{2, 2, 3}, Shape{1, 1, 2, 1, 2}})
     for (const std::int64_t size : {1, 2, 3, 5}) {
       INFO("shape " << shape_to_string(shape) << " size " << size);
-      require_gradcheck(
+      require_gradchecks(
           [size](const std::vector<Tensor>& in) {
             return local_response_norm(in[0], {.size = size, .alpha = 0.8, .beta = 0.75, .k = 1.2});
           },
           {leaf(shape)});
     }
-  require_gradcheck(
+  require_gradchecks(
       [](const std::vector<Tensor>& in) {
         return local_response_norm(in[0].transpose(0, 2), {.size = 3, .alpha = 2, .beta = 1.5, .k = 2});
       },
@@ -608,7 +608,7 @@ TEST_CASE("pad passes gradcheck, its gradient cropping back", "[pad][gradcheck]"
       {1, 2}, {-1, 1, 2, 0}, {0, 0, 1, -1, -1, 1}, {2, -3}, {1, 1, 1, 1, 1, 1}, {}, {-2, -1, 0, 0}};
   for (const auto& pads : cases) {
     INFO("pads " << shape_to_string(pads));
-    require_gradcheck([pads](const std::vector<Tensor>& in) { return pad(in[0], pads, 0.5); }, {leaf({2, 3, 4})});
+    require_gradchecks([pads](const std::vector<Tensor>& in) { return pad(in[0], pads, 0.5); }, {leaf({2, 3, 4})});
   }
   const Tensor x = leaf({2, 3});
   pad(x, {1, -1, -1, 2}, 3).sum().backward();

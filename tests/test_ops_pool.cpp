@@ -428,7 +428,7 @@ TEST_CASE("max pooling: padding never wins, dilation, ceil_mode, -inf and NaN", 
   require_values(avg_pool2d(p23, {.kernel = {4}, .stride = {3}, .padding = {1}, .ceil_mode = true}),
                  {-0.125, -0.625});
   // Gradients through the clipped window.
-  require_gradcheck(
+  require_gradchecks(
       [](const std::vector<Tensor>& in) {
         return max_pool2d(in[0], {.kernel = {2}, .stride = {3}, .ceil_mode = true});
       },
@@ -589,11 +589,11 @@ TEST_CASE("max pooling gradients over the grid (1-D, 2-D, 3-D)", "[pool][max][gr
       const Tensor x = distinct_leaf(shape);
       for (const WindowCase& c : window_grid(shape, true)) {
         INFO(describe(c));
-        require_gradcheck([&](const std::vector<Tensor>& in) { return max_pool_nd(in[0], max_options(c)); }, {x});
+        require_gradchecks([&](const std::vector<Tensor>& in) { return max_pool_nd(in[0], max_options(c)); }, {x});
       }
     }
   const Tensor y = distinct_leaf({3, 2, 5, 5});
-  require_gradcheck(
+  require_gradchecks(
       [](const std::vector<Tensor>& in) {
         return max_pool2d_with_indices(in[0], {.kernel = {3}, .stride = {2}, .padding = {1}}).values;
       },
@@ -608,7 +608,7 @@ TEST_CASE("average pooling gradients over the grid (1-D, 2-D, 3-D)", "[pool][avg
       for (const WindowCase& c : window_grid(shape, false))
         for (bool include : {true, false}) {
           INFO(describe(c) << ", count_include_pad " << include);
-          require_gradcheck([&](const std::vector<Tensor>& in) { return avg_pool_nd(in[0], avg_options(c, include)); },
+          require_gradchecks([&](const std::vector<Tensor>& in) { return avg_pool_nd(in[0], avg_options(c, include)); },
                             {x});
         }
     }
@@ -621,16 +621,16 @@ TEST_CASE("adaptive and global pooling gradients", "[pool][adaptive][gradcheck]"
     const Tensor x = distinct_leaf(shape);
     for (const Spatial& out : {Spatial{1}, Spatial{3}, Spatial{4}, Spatial{5}, Spatial{7}, Spatial{8}}) {
       INFO("input " << shape_to_string(shape) << ", output " << shape_to_string(out));
-      require_gradcheck([&](const std::vector<Tensor>& in) { return adaptive_avg_pool_nd(in[0], out); }, {x});
+      require_gradchecks([&](const std::vector<Tensor>& in) { return adaptive_avg_pool_nd(in[0], out); }, {x});
       if (dims == 2)
-        require_gradcheck([&](const std::vector<Tensor>& in) { return adaptive_max_pool2d(in[0], out); }, {x});
+        require_gradchecks([&](const std::vector<Tensor>& in) { return adaptive_max_pool2d(in[0], out); }, {x});
     }
-    require_gradcheck([](const std::vector<Tensor>& in) { return global_avg_pool(in[0]); }, {x});
+    require_gradchecks([](const std::vector<Tensor>& in) { return global_avg_pool(in[0]); }, {x});
   }
   // Output larger than the input along one dim, smaller along the other.
   const Tensor y = distinct_leaf({1, 2, 3, 7});
-  require_gradcheck([](const std::vector<Tensor>& in) { return adaptive_max_pool2d(in[0], {5, 2}); }, {y});
-  require_gradcheck([](const std::vector<Tensor>& in) { return adaptive_avg_pool2d(in[0], {5, 2}); }, {y});
+  require_gradchecks([](const std::vector<Tensor>& in) { return adaptive_max_pool2d(in[0], {5, 2}); }, {y});
+  require_gradchecks([](const std::vector<Tensor>& in) { return adaptive_avg_pool2d(in[0], {5, 2}); }, {y});
 }
 
 TEST_CASE("pooling takes strided views and returns gradients of the view's shape", "[pool][views]") {
@@ -641,7 +641,7 @@ TEST_CASE("pooling takes strided views and returns gradients of the view's shape
     return max_pool2d(t, {.kernel = {2}, .stride = {1}}) + avg_pool2d(t, {.kernel = {3}, .padding = {1}}).sum() +
            global_avg_pool(t).sum();
   };
-  require_gradcheck(fn, {base});
+  require_gradchecks(fn, {base});
 }
 
 // ---- kernels: SIMD against the scalar twins -------------------------------------

@@ -39,7 +39,7 @@ void check_reduction_gradients(Reducer reduce) {
     for (bool keepdim : {false, true}) {
       INFO("shape " << shape_to_string(c.shape) << ", dims " << shape_to_string(c.dims.values) << ", keepdim "
                     << keepdim);
-      require_gradcheck([&](const std::vector<Tensor>& in) { return reduce(in[0], c.dims, keepdim); },
+      require_gradchecks([&](const std::vector<Tensor>& in) { return reduce(in[0], c.dims, keepdim); },
                         {leaf(c.shape)});
     }
 }

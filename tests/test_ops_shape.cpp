@@ -17,7 +17,7 @@ Tensor no_grad_input(const Shape& shape) { return randn(shape, {.dtype = f64}); 
 template <class F>
 void require_view_gradcheck(const Shape& shape, F view) {
   INFO("input shape " << shape_to_string(shape));
-  require_gradcheck([view](const std::vector<Tensor>& in) { return view(in[0]); }, {leaf(shape)});
+  require_gradchecks([view](const std::vector<Tensor>& in) { return view(in[0]); }, {leaf(shape)});
 }
 
 }  // namespace
@@ -177,17 +177,17 @@ TEST_CASE("cat and stack join values along any dim", "[cat][stack]") {
 TEST_CASE("cat passes gradcheck over dims 0, 1 and -1", "[cat][gradcheck]") {
   manual_seed(26);
   const auto cat_on = [](std::int64_t dim) { return [dim](const std::vector<Tensor>& in) { return cat(in, dim); }; };
-  require_gradcheck(cat_on(0), {leaf({2, 3}), leaf({1, 3})});
-  require_gradcheck(cat_on(0), {leaf({2, 3}), no_grad_input({1, 3}), leaf({3, 3})});
-  require_gradcheck(cat_on(1), {leaf({2, 1}), leaf({2, 3})});
-  require_gradcheck(cat_on(1), {no_grad_input({2, 2, 2}), leaf({2, 1, 2}), leaf({2, 3, 2})});
-  require_gradcheck(cat_on(-1), {leaf({2, 2, 1}), no_grad_input({2, 2, 2}), leaf({2, 2, 3})});
-  require_gradcheck(cat_on(-1), {leaf({3}), leaf({2})});
-  require_gradcheck(cat_on(0), {leaf({2, 3}), leaf({0, 3})});  // zero-size pieces
-  require_gradcheck(cat_on(1), {leaf({2, 0}), leaf({2, 3})});
+  require_gradchecks(cat_on(0), {leaf({2, 3}), leaf({1, 3})});
+  require_gradchecks(cat_on(0), {leaf({2, 3}), no_grad_input({1, 3}), leaf({3, 3})});
+  require_gradchecks(cat_on(1), {leaf({2, 1}), leaf({2, 3})});
+  require_gradchecks(cat_on(1), {no_grad_input({2, 2, 2}), leaf({2, 1, 2}), leaf({2, 3, 2})});
+  require_gradchecks(cat_on(-1), {leaf({2, 2, 1}), no_grad_input({2, 2, 2}), leaf({2, 2, 3})});
+  require_gradchecks(cat_on(-1), {leaf({3}), leaf({2})});
+  require_gradchecks(cat_on(0), {leaf({2, 3}), leaf({0, 3})});  // zero-size pieces
+  require_gradchecks(cat_on(1), {leaf({2, 0}), leaf({2, 3})});
   // The same input twice, and strided inputs.
-  require_gradcheck([](const std::vector<Tensor>& in) { return cat({in[0], in[0] * 2.0}, 1); }, {leaf({2, 2})});
-  require_gradcheck(
+  require_gradchecks([](const std::vector<Tensor>& in) { return cat({in[0], in[0] * 2.0}, 1); }, {leaf({2, 2})});
+  require_gradchecks(
       [](const std::vector<Tensor>& in) {
         return cat({in[0].t(), in[1].slice(0, 0, 4, 2)}, 0);
       },
@@ -199,12 +199,12 @@ TEST_CASE("stack passes gradcheck over dims 0, 1 and -1", "[stack][gradcheck]") 
   const auto stack_on = [](std::int64_t dim) {
     return [dim](const std::vector<Tensor>& in) { return stack(in, dim); };
   };
-  require_gradcheck(stack_on(0), {leaf({2, 3}), leaf({2, 3})});
-  require_gradcheck(stack_on(1), {leaf({2, 3}), no_grad_input({2, 3}), leaf({2, 3})});
-  require_gradcheck(stack_on(-1), {leaf({2, 3}), leaf({2, 3}), leaf({2, 3})});
-  require_gradcheck(stack_on(2), {leaf({3, 1}), no_grad_input({3, 1})});
-  require_gradcheck(stack_on(0), {leaf({}), leaf({})});
-  require_gradcheck(
+  require_gradchecks(stack_on(0), {leaf({2, 3}), leaf({2, 3})});
+  require_gradchecks(stack_on(1), {leaf({2, 3}), no_grad_input({2, 3}), leaf({2, 3})});
+  require_gradchecks(stack_on(-1), {leaf({2, 3}), leaf({2, 3}), leaf({2, 3})});
+  require_gradchecks(stack_on(2), {leaf({3, 1}), no_grad_input({3, 1})});
+  require_gradchecks(stack_on(0), {leaf({}), leaf({})});
+  require_gradchecks(
       [](const std::vector<Tensor>& in) {
         return stack({in[0].select(0, 0), in[0].select(0, 1)}, -1);
       },

@@ -127,17 +127,17 @@ TEST_CASE("upsampling gradients over the grid", "[upsample][gradcheck]") {
     for (const auto& size : sizes) {
       const Tensor x = leaf(shape);
       INFO("input " << shape_to_string(shape) << ", size " << shape_to_string(size));
-      require_gradcheck([&](const std::vector<Tensor>& in) { return upsample_nearest2d(in[0], size); }, {x});
+      require_gradchecks([&](const std::vector<Tensor>& in) { return upsample_nearest2d(in[0], size); }, {x});
       for (const bool align_corners : {false, true}) {
         INFO("bilinear, align_corners " << align_corners);
-        require_gradcheck(
+        require_gradchecks(
             [&](const std::vector<Tensor>& in) { return upsample_bilinear2d(in[0], size, align_corners); }, {x});
       }
     }
   const Tensor x = leaf({1, 1, 3, 4});
   for (const char* mode : {"nearest", "bilinear"}) {
     INFO("mode " << mode);
-    require_gradcheck(
+    require_gradchecks(
         [&](const std::vector<Tensor>& in) {
           return interpolate(in[0], {.scale_factor = {1.7, 0.6}, .mode = mode});
         },
@@ -222,7 +222,7 @@ TEST_CASE("upsampling reads strided views and returns gradients of the view's sh
   const Tensor base = leaf({1, 2, 4, 3});
   const Tensor view = base.transpose(2, 3);  // [1, 2, 3, 4], not contiguous
   CHECK(values(upsample_bilinear2d(view, {5, 6})) == values(upsample_bilinear2d(view.contiguous(), {5, 6})));
-  require_gradcheck(
+  require_gradchecks(
       [](const std::vector<Tensor>& in) {
         return upsample_bilinear2d(in[0].transpose(2, 3), {5, 6});
       },
