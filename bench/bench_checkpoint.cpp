@@ -5,7 +5,8 @@
 // process, so that the peaks do not mix:
 //
 //   ./build/bench/bench_checkpoint --mode plain
-//   ./build/bench/bench_checkpoint --mode checkpoint
+//   ./build/bench/bench_checkpoint --mode checkpoint   # per stage
+//   ./build/bench/bench_checkpoint --mode blocks       # the stem and every block
 
 #include <cstdint>
 #include <cstdlib>
@@ -26,8 +27,8 @@ int main(int argc, char** argv) {
     else if (a == "--reps") reps = std::atoi(argv[i + 1]);
     else if (a == "--threads") threads = std::atoi(argv[i + 1]);
   }
-  if (mode != "plain" && mode != "checkpoint") {
-    std::cerr << "usage: bench_checkpoint --mode plain|checkpoint [--reps N] [--threads N]\n";
+  if (mode != "plain" && mode != "checkpoint" && mode != "blocks") {
+    std::cerr << "usage: bench_checkpoint --mode plain|checkpoint|blocks [--reps N] [--threads N]\n";
     return 2;
   }
   xgrad::set_num_threads(threads);
@@ -40,11 +41,23 @@ int main(int argc, char** argv) {
   const Tensor labels = xgrad::from_vector(classes);
   xgrad::optim::SGD optimizer(net->parameters(), {.lr = 0.01, .momentum = 0.9});
   net->train();
+  using xgrad::autograd::checkpoint;
+  const auto stem = [&](const std::vector<Tensor>& in) {
+    return (*net->maxpool)((*net->relu)((*net->bn1)((*net->conv1)(in[0]))));
+  };
   const auto forward = [&](const Tensor& x) {
     if (mode == "plain") return net->forward(x);
-    Tensor h = (*net->maxpool)((*net->relu)((*net->bn1)((*net->conv1)(x))));
-    for (const auto& stage : net->layers)
-      h = xgrad::autograd::checkpoint([&stage](const std::vector<Tensor>& in) { return (*stage)(in[0]); }, {h});
+    Tensor h;
+    if (mode == "checkpoint") {  // per stage: layer1..layer4
+      h = stem({x});
+      for (const auto& stage : net->layers)
+        h = checkpoint([&stage](const std::vector<Tensor>& in) { return (*stage)(in[0]); }, {h});
+    } else {  // the stem and every residual block
+      h = checkpoint(stem, {x});
+      for (const auto& stage : net->layers)
+        for (std::size_t b = 0; b < stage->size(); ++b)
+          h = checkpoint([&stage, b](const std::vector<Tensor>& in) { return (*(*stage)[b])(in[0]); }, {h});
+    }
     return (*net->fc)(xgrad::flatten((*net->avgpool)(h), 1));
   };
   double loss = 0;
@@ -54,11 +67,17 @@ int main(int argc, char** argv) {
     l.backward();
     optimizer.step();
     loss = l.item();
+    if (std::getenv("XGRAD_BENCH_VERBOSE")) std::cout << "  loss " << loss << "\n";
   };
+  step();  // warm-up, then the peak of live tensors over one step
+  xgrad::reset_peak_memory_stats();
+  step();
+  const double live_mib = static_cast<double>(xgrad::memory_stats().peak_allocated_bytes) / (1 << 20);
   const double seconds = xgrad::bench::median_seconds(step, reps, 0.02, 1);
   const auto peak = memory.peak_mib();
   std::cout << "resnet18 b8 224 " << mode << ": step " << seconds * 1e3 << " ms (median of " << reps
-            << "), peak " << (peak ? std::to_string(static_cast<int>(*peak)) : std::string("?")) << " MiB, loss "
+            << "), peak of live tensors " << static_cast<int>(live_mib) << " MiB, peak resident "
+            << (peak ? std::to_string(static_cast<int>(*peak)) : std::string("?")) << " MiB, loss "
             << loss << ", threads " << threads << "\n";
   return 0;
 }

@@ -25,13 +25,16 @@ inline void require_gradcheck(const GradcheckFunction& fn, const std::vector<Ten
   REQUIRE(report.ok);
 }
 
-/// require_gradcheck with the forward-mode check, then gradgradcheck with the same
-/// options: how the op tests check first order, forward mode and second order
-/// over one grid of shapes and options.
+/// require_gradcheck with the forward-mode check, the same in fast mode (which
+/// must agree), then gradgradcheck with the same options: how the op tests check
+/// first order, forward mode and second order over one grid of shapes and options.
 inline void require_gradchecks(const GradcheckFunction& fn, const std::vector<Tensor>& inputs,
                                GradcheckOptions options = {}) {
   options.check_forward_ad = true;
   require_gradcheck(fn, inputs, options);
+  GradcheckOptions fast = options;
+  fast.fast_mode = true;
+  require_gradcheck(fn, inputs, fast);
   const GradcheckReport second = gradgradcheck(fn, inputs, options);
   INFO(second.message);
   REQUIRE(second.ok);

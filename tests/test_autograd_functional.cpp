@@ -219,3 +219,4 @@ TEST_CASE("checkpoint is once differentiable and refuses a second derivative by 
   require_values(g, {0.75, 12.0});
   XGRAD_REQUIRE_THROWS_WITH(autograd::grad({g.sum()}, {x}), AutogradError, "CheckpointBackward");
 }
+

@@ -33,10 +33,18 @@ Tensor checkpoint(const CheckpointFunction& fn, const std::vector<Tensor>& input
   // Forward mode, or nothing to differentiate: just run the segment.
   if (detail::needs_forward(inputs) || !is_grad_enabled()) return fn(inputs);
   const std::string rng = default_generator().state();
-  Tensor out = fn(inputs);  // its graph (and the activations it saved) go when `out` is cut below
+  Tensor out;
+  bool needs_graph = false;
+  {
+    // Nothing recorded, nothing saved: the probe only notes whether an op met a
+    // tensor that requires grad (an input, or a parameter fn captures).
+    NoGradGuard no_grad;
+    detail::RequiresGradProbe probe;
+    out = fn(inputs);
+    needs_graph = probe.seen();
+  }
   if (!out.defined()) fail<ValueError>("checkpoint: the function returned an undefined tensor");
-  if (!out.requires_grad()) return out;
-  out = out.detach();
+  if (!needs_graph) return out;
   std::vector<SavedTensor> saved;
   for (const Tensor& t : inputs) saved.emplace_back(t);
   std::vector<bool> needs;

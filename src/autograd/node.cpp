@@ -54,10 +54,30 @@ RunningNode::RunningNode(std::shared_ptr<Node> node) : previous_(std::move(curre
 
 RunningNode::~RunningNode() { current_node = std::move(previous_); }
 
+namespace {
+thread_local bool probing = false;
+thread_local bool probe_seen = false;
+}
+
+RequiresGradProbe::RequiresGradProbe() : previous_seen_(probe_seen), previous_probing_(probing) {
+  probing = true;
+  probe_seen = false;
+}
+RequiresGradProbe::~RequiresGradProbe() {
+  probing = previous_probing_;
+  probe_seen = previous_seen_ || probe_seen;
+}
+bool RequiresGradProbe::seen() const { return probe_seen; }
+
 bool needs_reverse(const std::vector<Tensor>& inputs) {
-  if (!is_grad_enabled()) return false;
+  const bool enabled = is_grad_enabled();
+  if (!enabled && !probing) return false;
   for (const Tensor& t : inputs)
-    if (t.defined() && t.requires_grad()) return true;
+    if (t.defined() && t.requires_grad()) {
+      if (enabled) return true;
+      probe_seen = true;
+      return false;
+    }
   return false;
 }
 

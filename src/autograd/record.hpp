@@ -55,6 +55,22 @@ class ForwardSuspended {
 /// Whether t carries a tangent that propagates (an active level, not suspended).
 bool has_tangent(const Tensor& t);
 
+/// While alive (and grad mode off), notes whether any op on this thread was
+/// given a tensor that requires grad: how checkpoint learns, from a forward that
+/// records nothing, whether the segment's output would have needed a graph.
+class RequiresGradProbe {
+ public:
+  RequiresGradProbe();
+  ~RequiresGradProbe();
+  RequiresGradProbe(const RequiresGradProbe&) = delete;
+  RequiresGradProbe& operator=(const RequiresGradProbe&) = delete;
+  bool seen() const;
+
+ private:
+  bool previous_seen_;
+  bool previous_probing_;
+};
+
 }  // namespace xgrad::autograd::detail
 
 namespace xgrad::detail {
