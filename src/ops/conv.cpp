@@ -10,7 +10,9 @@
 //   conv_transpose     backward_data(x)  forward(g)        backward_weight(dy = input, x = g)
 // and the bias gradient is the output gradient summed over batch and space.
 // Depthwise convolutions (groups == input channels == output channels) take
-// the direct kernels, everything else im2col and the GEMM.
+// the direct kernels, everything else im2col and the GEMM. Under create_graph
+// the backward runs the same passes as recorded ops (conv_pass), so that
+// convolutions are differentiable to any order.
 
 #include "xgrad/ops/conv.hpp"
 
