@@ -1,8 +1,11 @@
-// A user-defined differentiable op, the LibTorch way, checked with gradcheck.
+// A user-defined differentiable op, the LibTorch way, checked with gradcheck
+// and gradgradcheck.
 //
 // Swish(x) = x * sigmoid(x) is written as an autograd::Function with its own
-// backward; gradcheck compares that backward with central differences in
-// float64. A second version with a deliberately wrong backward shows what a
+// backward (in xgrad ops, on the saved input, so that it is differentiable
+// again) and jvp (forward mode); gradcheck compares the backward and the jvp
+// with central differences in float64, gradgradcheck the backward's own
+// derivative. A second version with a deliberately wrong backward shows what a
 // failing report looks like.
 //
 //   ./build/examples/custom_op
@@ -16,16 +19,20 @@ using xgrad::autograd::Context;
 
 struct Swish : xgrad::autograd::Function<Swish> {
   static Tensor forward(Context& ctx, const Tensor& x) {
-    Tensor s = xgrad::sigmoid(x);
-    ctx.save_for_backward({x, s});
-    return x * s;
+    ctx.save_for_backward({x});
+    return x * xgrad::sigmoid(x);
   }
-  // d/dx [x s(x)] = s + x s (1 - s)
+  // d/dx [x s(x)] = s + x s (1 - s), with s recomputed from x: a sigmoid saved
+  // from forward would be a constant to the second derivative.
+  static Tensor slope(const Tensor& x) {
+    const Tensor s = xgrad::sigmoid(x);
+    return s + x * s * (1.0 - s);
+  }
   static std::vector<Tensor> backward(Context& ctx, const std::vector<Tensor>& grad_outputs) {
-    const auto saved = ctx.saved_tensors();
-    const Tensor& x = saved[0];
-    const Tensor& s = saved[1];
-    return {grad_outputs[0] * (s + x * s * (1.0 - s))};
+    return {grad_outputs[0] * slope(ctx.saved_tensors()[0])};
+  }
+  static std::vector<Tensor> jvp(Context& ctx, const std::vector<Tensor>& tangents) {
+    return {tangents[0] * slope(ctx.saved_tensors()[0])};
   }
 };
 
@@ -45,9 +52,11 @@ int main() {
   xgrad::manual_seed(0);
   Tensor x = xgrad::randn({3, 4}, {.dtype = xgrad::f64, .requires_grad = true});
 
-  const xgrad::GradcheckReport good =
-      xgrad::gradcheck([](const std::vector<Tensor>& in) { return Swish::apply(in[0]); }, {x});
+  const auto swish = [](const std::vector<Tensor>& in) { return Swish::apply(in[0]); };
+  const xgrad::GradcheckReport good = xgrad::gradcheck(swish, {x}, {.check_forward_ad = true});
   std::cout << "Swish:       " << good << "\n";
+  const xgrad::GradcheckReport second = xgrad::gradgradcheck(swish, {x});
+  std::cout << "Swish, second order: " << second << "\n";
 
   const xgrad::GradcheckReport bad =
       xgrad::gradcheck([](const std::vector<Tensor>& in) { return BrokenSwish::apply(in[0]); }, {x});
@@ -57,5 +66,5 @@ int main() {
   Tensor y = Swish::apply(x).sum();
   y.backward();
   std::cout << "d/dx sum(swish(x)) =\n" << x.grad() << "\n";
-  return good.ok && !bad.ok ? 0 : 1;
+  return good.ok && second.ok && !bad.ok ? 0 : 1;
 }
