@@ -64,8 +64,8 @@ class NotDifferentiableBackward final : public Node {
   std::vector<Tensor> apply(std::vector<Tensor>&&) override {
     fail<AutogradError>(
         "{}: its backward is not differentiable (once_differentiable), so a gradient computed through it "
-        "cannot be differentiated again (create_graph, gradgradcheck, hessian); a second derivative "
-        "through {} is not implemented",
+        "cannot be differentiated again (create_graph, gradgradcheck, hessian): there is no second "
+        "derivative through {}",
         of_, of_);
   }
   std::string name() const override { return of_ + "'s backward"; }
