@@ -23,12 +23,8 @@ SavedTensor::SavedTensor(const Tensor& tensor) {
 }
 
 SavedTensor SavedTensor::output(const Tensor& tensor, std::uint32_t output_nr) {
-  SavedTensor saved;
-  if (!tensor.defined()) return saved;
-  saved.data_ = tensor.detach();
-  saved.original_ = tensor.impl().get();
-  saved.version_ = tensor.impl()->storage->version();
-  saved.mark_output(output_nr);
+  SavedTensor saved(tensor);
+  if (saved.defined()) saved.mark_output(output_nr);
   return saved;
 }
 

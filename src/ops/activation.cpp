@@ -93,15 +93,13 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  const auto slope = [negative_slope](auto v) {
+    return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(negative_slope);
+  };
   return pointwise(
       "leaky_relu", "LeakyReluBackward", x,
-      [negative_slope](auto v) { return v > 0 ? v : static_cast<decltype(v)>(negative_slope) * v; },
-      [negative_slope](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(negative_slope); },
-      [negative_slope](const Tensor& v) {
-        return detail::unary_map("LeakyReluBackward", v, [negative_slope](auto e) {
-          return e > 0 ? decltype(e)(1) : static_cast<decltype(e)>(negative_slope);
-        });
-      });
+      [negative_slope](auto v) { return v > 0 ? v : static_cast<decltype(v)>(negative_slope) * v; }, slope,
+      [slope](const Tensor& v) { return detail::unary_map("LeakyReluBackward", v, slope); });  // a constant
 }
 
 Tensor sigmoid(const Tensor& x) {

@@ -193,14 +193,9 @@ Tensor avg_pool(const char* op, const char* node, std::size_t dims, const Tensor
   const Spatial no_dilation{1};
   const kernels::PoolGeometry g =
       plan_pool(op, x, dims, {options.kernel, options.stride, options.padding, no_dilation, options.ceil_mode});
-  const Tensor input = contiguous_data(x);
-  Tensor out = detail::make_tensor(output_shape(x, g), x.dtype());
   const bool include_pad = options.count_include_pad;
-  detail::visit_floating(x.dtype(), op, [&]<class T>() {
-    kernels::avg_pool_forward<T>(g, include_pad, detail::element_ptr<T>(input), detail::element_ptr<T>(out));
-  });
-  if (!detail::any_requires_grad({x})) return out;
-  // Linear in x: its backward, and that backward's, are the adjoint pair.
+  // Linear in x: the forward and its backward are an adjoint pair (apply_linear
+  // records each with the other as its backward).
   auto pair = std::make_shared<detail::LinearPair>(detail::LinearPair{
       node, std::string(node) + "Backward",
       [g, include_pad, op](const Tensor& v) {
@@ -222,9 +217,7 @@ Tensor avg_pool(const char* op, const char* node, std::size_t dims, const Tensor
         });
         return grad_input;
       }});
-  return detail::record(node, {x}, out, [pair](const BackwardArgs& args) {
-    return std::vector<Tensor>{detail::apply_linear(pair, args.grad(), /*adjoint=*/true)};
-  });
+  return detail::apply_linear(pair, x);
 }
 
 kernels::AdaptiveGeometry plan_adaptive(const char* op, const Tensor& x, std::size_t dims, const Spatial& output_size) {
@@ -238,12 +231,6 @@ kernels::AdaptiveGeometry plan_adaptive(const char* op, const Tensor& x, std::si
 Tensor adaptive_avg_pool(const char* op, const char* node, std::size_t dims, const Tensor& x,
                          const Spatial& output_size) {
   const kernels::AdaptiveGeometry g = plan_adaptive(op, x, dims, output_size);
-  const Tensor input = contiguous_data(x);
-  Tensor out = detail::make_tensor(output_shape(x, g), x.dtype());
-  detail::visit_floating(x.dtype(), op, [&]<class T>() {
-    kernels::adaptive_avg_pool_forward<T>(g, detail::element_ptr<T>(input), detail::element_ptr<T>(out));
-  });
-  if (!detail::any_requires_grad({x})) return out;
   auto pair = std::make_shared<detail::LinearPair>(detail::LinearPair{
       node, std::string(node) + "Backward",
       [g, op](const Tensor& v) {
@@ -263,9 +250,7 @@ Tensor adaptive_avg_pool(const char* op, const char* node, std::size_t dims, con
         });
         return grad_input;
       }});
-  return detail::record(node, {x}, out, [pair](const BackwardArgs& args) {
-    return std::vector<Tensor>{detail::apply_linear(pair, args.grad(), /*adjoint=*/true)};
-  });
+  return detail::apply_linear(pair, x);
 }
 
 PoolWithIndices adaptive_max_pool(const char* op, const char* node, std::size_t dims, const Tensor& x,
