@@ -11,4 +11,15 @@ if(XGRAD_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
                       -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
+  # Line tables are all a sanitizer report needs; full -g makes g++'s variable
+  # tracking take minutes on the large test translation units.
+  add_compile_options(-g1)
+endif()
+
+# Test and example programs: under the sanitizers their own code (Catch2
+# assertions, set-up) is compiled at -O1, which halves their compile time; the
+# library they exercise keeps the build type's optimisation.
+add_library(xgrad_program_flags INTERFACE)
+if(XGRAD_SANITIZE)
+  target_compile_options(xgrad_program_flags INTERFACE -O1)
 endif()
