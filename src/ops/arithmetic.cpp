@@ -53,6 +53,7 @@ Tensor broadcast_view(const char* op, const Tensor& t, const Shape& shape) {
 }  // namespace detail
 
 Tensor sum_to(const Tensor& t, const Shape& shape) {
+  detail::check_defined("sum_to", t);
   if (t.shape() == shape) return t;
   if (shape.size() > t.shape().size() || broadcast_shapes("sum_to", shape, t.shape()) != t.shape())
     fail<ShapeError>("sum_to: shape {} does not broadcast to the tensor's shape {}", str(shape), str(t.shape()));

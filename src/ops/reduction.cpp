@@ -59,6 +59,7 @@ Tensor reduction_rows(const Tensor& x, const ReducePlan& plan) {
 }  // namespace detail
 
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
+  detail::check_defined("sum", x);
   detail::check_floating("sum", x);
   const detail::ReducePlan plan = detail::plan_reduction("sum", x, dims);
   Tensor out = detail::make_tensor(detail::result_shape(plan, keepdim), x.dtype());
@@ -84,6 +85,7 @@ Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
 Tensor sum(const Tensor& x) { return sum(x, Dims{}, false); }
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
+  detail::check_defined("mean", x);
   detail::check_floating("mean", x);
   const detail::ReducePlan plan = detail::plan_reduction("mean", x, dims);
   if (plan.inner == 0) fail<ValueError>("mean: reducing {} elements (empty dims) is undefined", plan.inner);
@@ -140,6 +142,7 @@ void for_each_extreme(const Tensor& x, const detail::ReducePlan& plan, Better be
 // max or min (values only, as torch.amax / amin).
 template <class Better>
 Tensor extreme(const char* op, const char* node, const Tensor& x, const Dims& dims, bool keepdim, Better better) {
+  detail::check_defined(op, x);
   detail::check_floating(op, x);
   const detail::ReducePlan plan = plan_nonempty(op, x, dims);
   Tensor out = detail::make_tensor(detail::result_shape(plan, keepdim), x.dtype());

@@ -167,8 +167,8 @@ Tensor squeeze(const Tensor& x) {
 
 Tensor squeeze(const Tensor& x, std::int64_t dim) {
   detail::check_defined("squeeze", x);
+  const auto d = static_cast<std::size_t>(wrap_dim("squeeze", dim, x.dim()));  // a 0-d tensor takes 0 and -1
   if (x.dim() == 0) return x;
-  const auto d = static_cast<std::size_t>(wrap_dim("squeeze", dim, x.dim()));
   if (x.shape()[d] != 1) return x;
   Shape shape = x.shape();
   shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(d));

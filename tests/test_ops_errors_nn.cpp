@@ -1,0 +1,189 @@
+// Error inputs of the losses, batch_norm, dropout, local_response_norm and the
+// interpolation ops.
+//
+// Not listed (PyTorch accepts them, xgrad does not): nll_loss / cross_entropy of
+// a 1-D input [C] with a 0-d target; cross_entropy with class-probability
+// (floating) targets of the input's shape; label_smoothing < 0 (PyTorch 1.13 only
+// checks <= 1); mse_loss of broadcastable but unequal shapes (PyTorch warns) and of
+// mixed f32 / f64 or integer / floating operands; batch_norm with only one of
+// running_mean and running_var; local_response_norm of an integer input;
+// interpolate of a 3-D or 5-D input with mode "nearest" (PyTorch's 1-D and 3-D
+// resizing) and modes other than "nearest" and "bilinear" (e.g. "bicubic").
+// PyTorch refuses, xgrad accepts: local_response_norm of a 2-D input [N, C]
+// (PyTorch wants 3-D or more; xgrad's tests use [N, C] inputs).
+
+#include "ops_errors_support.hpp"
+
+namespace xgrad::testing::errors {
+
+namespace {
+
+void class_loss_cases(Cases& c) {
+  using Loss = std::function<Tensor(const Tensor&, const Tensor&, std::int64_t)>;
+  const std::pair<std::string, Loss> losses[] = {
+      {"nll_loss", [](const Tensor& x, const Tensor& t, std::int64_t ignore) {
+         return nll_loss(x, t, {.ignore_index = ignore});
+       }},
+      {"cross_entropy", [](const Tensor& x, const Tensor& t, std::int64_t ignore) {
+         return cross_entropy(x, t, {.ignore_index = ignore});
+       }}};
+  for (const auto& entry : losses) {
+    const std::string& op = entry.first;
+    const Loss fn = entry.second;
+    const auto name = [&](const char* what) { return op + "/" + what; };
+    const auto call = [fn](Tensor x, Tensor t, std::int64_t ignore = -100) { return [=] { fn(x, t, ignore); }; };
+    expect<Error>(c, name("undefined_input"), op, call(Tensor(), labels({0, 1}, {2})), {"input", "undefined"});
+    expect<Error>(c, name("undefined_target"), op, call(t32({2, 3}), Tensor()), {"target", "undefined"});
+    expect<DTypeError>(c, name("float_target"), op, call(t32({2, 3}), t32({2})), {"i64", "f32", "[2]"});
+    expect<DTypeError>(c, name("f64_target_spatial"), op, call(t32({2, 3, 4}), t64({2, 4})), {"f64", "[2, 4]"});
+    expect<DTypeError>(c, name("i64_input"), op, call(ti64({2, 3}), labels({0, 1}, {2})), {"i64", "[2, 3]"});
+    expect<ShapeError>(c, name("scalar_input"), op, call(full({}, 1.0), labels({0}, {})), {"[]"});
+    expect<ValueError>(c, name("label_equals_classes"), op, call(t32({2, 3}), labels({0, 3}, {2})),
+                       {"target 3", "3 classes", "[1]"});
+    expect<ValueError>(c, name("label_far_out"), op, call(t32({2, 3}), labels({7, 0}, {2})), {"target 7", "[0]"});
+    expect<ValueError>(c, name("label_negative"), op, call(t32({2, 3}), labels({0, -1}, {2})), {"target -1"});
+    expect<ValueError>(c, name("label_negative_custom_ignore"), op, call(t32({2, 3}), labels({-100, 1}, {2}), -1),
+                       {"target -100", "ignore_index -1"});
+    expect<ValueError>(c, name("label_spatial"), op, call(t32({2, 3, 2}), labels({0, 1, 2, 5}, {2, 2})),
+                       {"target 5", "[1, 1]", "3 classes"});
+    expect<ShapeError>(c, name("target_batch"), op, call(t32({2, 3}), labels({0, 1, 2}, {3})), {"[3]", "[2, 3]"});
+    expect<ShapeError>(c, name("target_extra_dim"), op, call(t32({2, 3}), labels({0, 1}, {2, 1})),
+                       {"[2, 1]", "[2, 3]", "expected target shape [2]"});
+    expect<ShapeError>(c, name("target_spatial"), op, call(t32({2, 3, 4, 4}), ti64({2, 4, 5})),
+                       {"[2, 4, 5]", "[2, 3, 4, 4]", "[2, 4, 4]"});
+  }
+  expect<ValueError>(c, "cross_entropy/label_smoothing_above_1", "cross_entropy",
+                     [] { cross_entropy(t32({2, 3}), labels({0, 1}, {2}), {.label_smoothing = 1.5}); },
+                     {"label_smoothing", "1.5"});
+  const char* mse = "mse_loss";
+  expect<Error>(c, "mse_loss/undefined_input", mse, [] { mse_loss(Tensor(), t32({2})); }, {"input", "undefined"});
+  expect<Error>(c, "mse_loss/undefined_target", mse, [] { mse_loss(t32({2}), Tensor()); }, {"target", "undefined"});
+  expect<ShapeError>(c, "mse_loss/not_broadcastable", mse, [] { mse_loss(t32({2, 3}), t32({4})); }, {"[2, 3]", "[4]"});
+  expect<ShapeError>(c, "mse_loss/transposed", mse, [] { mse_loss(t32({2, 3}), t32({3, 2})); }, {"[2, 3]", "[3, 2]"});
+  expect<DTypeError>(c, "mse_loss/i64", mse, [] { mse_loss(ti64({2, 3}), ti64({2, 3})); }, {"i64"});
+}
+
+void norm_cases(Cases& c) {
+  const char* bn = "batch_norm";
+  const auto train = [](Tensor x, Tensor rm, Tensor rv, Tensor w, Tensor b) {
+    return [=] { batch_norm(x, rm, rv, w, b, {.training = true}); };
+  };
+  const Tensor none;
+  expect<Error>(c, "batch_norm/undefined", bn, train(none, none, none, none, none), {"undefined"});
+  expect<DTypeError>(c, "batch_norm/i64", bn, train(ti64({4, 3, 5}), none, none, none, none), {"i64"});
+  expect<ShapeError>(c, "batch_norm/vector_input", bn, train(t32({3}), none, none, none, none), {"[3]"});
+  expect<ShapeError>(c, "batch_norm/scalar_input", bn, train(full({}, 1.0), none, none, none, none), {"[]"});
+  expect<ShapeError>(c, "batch_norm/weight_shape", bn, train(t32({4, 3, 5}), none, none, t32({4}), none),
+                     {"weight", "[4]", "3 channels", "[4, 3, 5]"});
+  expect<ShapeError>(c, "batch_norm/bias_shape", bn, train(t32({4, 3, 5}), none, none, none, t32({2})),
+                     {"bias", "[2]"});
+  expect<ShapeError>(c, "batch_norm/running_mean_shape", bn,
+                     train(t32({4, 3, 5}), t32({4}), t32({3}), none, none), {"running_mean", "[4]"});
+  expect<ShapeError>(c, "batch_norm/running_var_shape", bn,
+                     train(t32({4, 3, 5}), t32({3}), t32({3, 1}), none, none), {"running_var", "[3, 1]"});
+  expect<DTypeError>(c, "batch_norm/weight_dtype", bn, train(t32({4, 3, 5}), none, none, t64({3}), none),
+                     {"weight", "f64", "f32"});
+  expect<DTypeError>(c, "batch_norm/running_mean_dtype", bn,
+                     train(t32({4, 3, 5}), t64({3}), t64({3}), none, none), {"running_mean", "f64"});
+  expect<DTypeError>(c, "batch_norm/running_var_dtype", bn,
+                     train(t64({4, 3, 5}), t64({3}), t32({3}), none, none), {"running_var", "f32", "f64"});
+  expect<ValueError>(c, "batch_norm/running_mean_requires_grad", bn,
+                     train(t32({4, 3, 5}), zeros({3}, {.requires_grad = true}), t32({3}), none, none),
+                     {"running_mean", "requires grad"});
+  expect<ValueError>(c, "batch_norm/eval_without_stats", bn,
+                     [] { batch_norm(t32({4, 3}), Tensor(), Tensor(), Tensor(), Tensor(), {.training = false}); },
+                     {"running_mean", "[4, 3]"});
+  expect<ValueError>(c, "batch_norm/one_value_per_channel", bn, train(t32({1, 3}), none, none, none, none),
+                     {"more than 1 value", "[1, 3]"});
+  expect<ValueError>(c, "batch_norm/one_value_per_channel_spatial", bn,
+                     train(t32({1, 3, 1, 1}), t32({3}), t32({3}), none, none), {"[1, 3, 1, 1]"});
+
+  const char* dr = "dropout";
+  expect<Error>(c, "dropout/undefined", dr, [] { dropout(Tensor()); }, {"undefined"});
+  expect<ValueError>(c, "dropout/p_negative", dr, [] { dropout(t32({2, 3}), {.p = -0.1}); }, {"p", "-0.1"});
+  expect<ValueError>(c, "dropout/p_above_1", dr, [] { dropout(t32({2, 3}), {.p = 1.5}); }, {"p", "1.5"});
+  expect<ValueError>(c, "dropout/p_above_1_eval", dr, [] { dropout(t32({2, 3}), {.p = 1.5, .training = false}); },
+                     {"1.5"});
+  expect<DTypeError>(c, "dropout/i64", dr, [] { dropout(ti64({2, 3})); }, {"i64"});
+
+  const char* lrn = "local_response_norm";
+  expect<Error>(c, "local_response_norm/undefined", lrn, [] { local_response_norm(Tensor()); }, {"undefined"});
+  expect<ValueError>(c, "local_response_norm/size_zero", lrn,
+                     [] { local_response_norm(t32({2, 3, 4}), {.size = 0}); }, {"size", "0"});
+  expect<ValueError>(c, "local_response_norm/size_negative", lrn,
+                     [] { local_response_norm(t32({2, 3, 4}), {.size = -1}); }, {"size", "-1"});
+  expect<ShapeError>(c, "local_response_norm/vector", lrn, [] { local_response_norm(t32({3})); }, {"[3]"});
+  expect<ShapeError>(c, "local_response_norm/scalar", lrn, [] { local_response_norm(full({}, 1.0)); }, {"[]"});
+}
+
+void upsample_cases(Cases& c) {
+  using Resize = std::function<Tensor(const Tensor&, std::vector<std::int64_t>)>;
+  const std::pair<std::string, Resize> resizes[] = {
+      {"upsample_bilinear2d", [](const Tensor& x, std::vector<std::int64_t> s) { return upsample_bilinear2d(x, s); }},
+      {"upsample_nearest2d", [](const Tensor& x, std::vector<std::int64_t> s) { return upsample_nearest2d(x, s); }}};
+  for (const auto& entry : resizes) {
+    const std::string& op = entry.first;
+    const Resize fn = entry.second;
+    const auto name = [&](const char* what) { return op + "/" + what; };
+    const auto call = [fn](Tensor x, std::vector<std::int64_t> s) { return [=] { fn(x, s); }; };
+    expect<Error>(c, name("undefined"), op, call(Tensor(), {2, 2}), {"undefined"});
+    expect<ShapeError>(c, name("rank_3"), op, call(t32({2, 4, 4}), {2, 2}), {"[2, 4, 4]"});
+    expect<ShapeError>(c, name("rank_5"), op, call(t32({1, 2, 4, 4, 4}), {2, 2}), {"[1, 2, 4, 4, 4]"});
+    expect<ShapeError>(c, name("empty_spatial"), op, call(t32({1, 2, 0, 4}), {2, 2}), {"empty", "[1, 2, 0, 4]"});
+    expect<DTypeError>(c, name("i64"), op, call(ti64({1, 2, 4, 4}), {2, 2}), {"i64"});
+    expect<ValueError>(c, name("size_zero"), op, call(t32({1, 2, 4, 4}), {0, 3}), {"size", "[0, 3]"});
+    expect<ValueError>(c, name("size_negative"), op, call(t32({1, 2, 4, 4}), {-1}), {"size", "[-1]"});
+    expect<ValueError>(c, name("size_count"), op, call(t32({1, 2, 4, 4}), {2, 2, 2}), {"size", "[2, 2, 2]"});
+    expect<ValueError>(c, name("size_missing"), op, call(t32({1, 2, 4, 4}), {}), {"size", "[]"});
+  }
+  const char* op = "interpolate";
+  const auto interp = [](Tensor x, InterpolateOptions o) { return [=] { interpolate(x, o); }; };
+  const Tensor x = t32({1, 2, 5, 5});
+  expect<Error>(c, "interpolate/undefined", op, interp(Tensor(), {.size = {2}}), {"undefined"});
+  expect<ShapeError>(c, "interpolate/rank_2", op, interp(t32({5, 5}), {.size = {2}}), {"[5, 5]"});
+  expect<ShapeError>(c, "interpolate/bilinear_rank_3", op, interp(t32({2, 5, 5}), {.size = {2}, .mode = "bilinear"}),
+                     {"[2, 5, 5]"});
+  expect<ShapeError>(c, "interpolate/bilinear_rank_5", op,
+                     interp(t32({1, 2, 5, 5, 5}), {.size = {2}, .mode = "bilinear"}), {"[1, 2, 5, 5, 5]"});
+  expect<ShapeError>(c, "interpolate/empty_spatial", op, interp(t32({1, 2, 0, 4}), {.size = {3}}),
+                     {"empty", "[1, 2, 0, 4]"});
+  expect<DTypeError>(c, "interpolate/i64", op, interp(ti64({1, 2, 4, 4}), {.size = {3}}), {"i64"});
+  expect<DTypeError>(c, "interpolate/i64_bilinear", op, interp(ti64({1, 2, 4, 4}), {.size = {3}, .mode = "bilinear"}),
+                     {"i64"});
+  expect<ValueError>(c, "interpolate/mode", op, interp(x, {.size = {3}, .mode = "foo"}), {"\"foo\""});
+  expect<ValueError>(c, "interpolate/align_corners_nearest", op, interp(x, {.size = {3}, .align_corners = true}),
+                     {"align_corners", "nearest"});
+  expect<ValueError>(c, "interpolate/size_and_scale", op, interp(x, {.size = {3}, .scale_factor = {2.0}}),
+                     {"[3]", "[2]"});
+  expect<ValueError>(c, "interpolate/neither", op, interp(x, {}), {"size", "scale_factor"});
+  expect<ValueError>(c, "interpolate/size_zero", op, interp(x, {.size = {0}}), {"[0]"});
+  expect<ValueError>(c, "interpolate/size_negative", op, interp(x, {.size = {3, -1}}), {"[3, -1]"});
+  expect<ValueError>(c, "interpolate/size_count", op, interp(x, {.size = {3, 3, 3}}), {"[3, 3, 3]"});
+  expect<ValueError>(c, "interpolate/scale_zero", op, interp(x, {.scale_factor = {0.0}}), {"scale_factor", "[0]"});
+  expect<ValueError>(c, "interpolate/scale_negative", op, interp(x, {.scale_factor = {2.0, -1.0}}),
+                     {"scale_factor", "[2, -1]"});
+  expect<ValueError>(c, "interpolate/scale_infinite", op, interp(x, {.scale_factor = {INFINITY}}),
+                     {"scale_factor", "inf"});
+  expect<ValueError>(c, "interpolate/scale_count", op, interp(x, {.scale_factor = {2.0, 2.0, 2.0}}),
+                     {"scale_factor", "[2, 2, 2]"});
+  expect<ValueError>(c, "interpolate/scale_leaves_nothing", op, interp(x, {.scale_factor = {0.1}}),
+                     {"[0.1]", "[1, 2, 5, 5]", "0x0"});
+  expect<ValueError>(c, "interpolate/scale_leaves_no_width", op,
+                     interp(x, {.scale_factor = {1.0, 0.1}, .mode = "bilinear"}), {"[1, 0.1]", "5x0"});
+}
+
+}  // namespace
+
+Cases nn_cases() {
+  Cases c;
+  class_loss_cases(c);
+  norm_cases(c);
+  upsample_cases(c);
+  return c;
+}
+
+TEST_CASE("losses, normalisation, dropout and interpolation reject bad input with a clear error", "[errors][nn]") {
+  run_cases(nn_cases());
+}
+
+}  // namespace xgrad::testing::errors
