@@ -16,6 +16,15 @@ if(XGRAD_SANITIZE)
   add_compile_options(-g1)
 endif()
 
+# libFuzzer: coverage instrumentation everywhere; the fuzz executables link the
+# fuzzer's main (tests/fuzz/CMakeLists.txt).
+if(XGRAD_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "XGRAD_FUZZ needs clang (libFuzzer): CXX=clang++ (scripts/fuzz.sh does this)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 # Test and example programs: under the sanitizers their own code (Catch2
 # assertions, set-up) is compiled at -O1, which halves their compile time; the
 # library they exercise keeps the build type's optimisation.

@@ -9,7 +9,9 @@ find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)                 # gzip-compressed IDX data files
 find_package(nlohmann_json 3.11 REQUIRED)   # safetensors headers
 find_package(PkgConfig REQUIRED)
-pkg_check_modules(STB REQUIRED IMPORTED_TARGET stb)  # libstb-dev: the .so holds the implementations
+pkg_check_modules(STB REQUIRED IMPORTED_TARGET stb)  # libstb-dev: the .so holds the implementations (PNG writing)
+find_package(PNG REQUIRED)                  # libpng-dev: decoding untrusted PNG files
+find_package(JPEG REQUIRED)                 # libjpeg-dev (libjpeg-turbo): decoding untrusted JPEG files
 if(XGRAD_BUILD_TESTS)
   find_package(Catch2 2.13 REQUIRED)
 endif()

@@ -5,7 +5,8 @@
 #   bash scripts/bootstrap.sh                       # Release build in build/
 #   BUILD_DIR=build-asan SANITIZE=ON bash scripts/bootstrap.sh   # ASan + UBSan build
 #
-# Environment: BUILD_DIR (build), BUILD_TYPE (Release), SANITIZE (OFF), JOBS (nproc).
+# Environment: BUILD_DIR (build), BUILD_TYPE (Release), SANITIZE (OFF), JOBS (nproc),
+# NO_BUILD (0; 1 installs the packages only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,8 @@ PACKAGES=(
   libxtensor-dev xtl-dev libxsimd-dev       # tensors and SIMD
   libspdlog-dev libfmt-dev                  # logging and formatting
   nlohmann-json3-dev zlib1g-dev             # safetensors headers, .gz data files
-  libstb-dev                                # PNG in and out
+  libstb-dev                                # PNG out
+  libpng-dev libjpeg-dev                    # PNG and JPEG in (maintained decoders for untrusted files)
   python3-skimage                           # its data folder has the photo examples/filters uses
   dataset-fashion-mnist                     # the training examples' data
   catch2                                    # tests
@@ -36,6 +38,9 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# NO_BUILD=1: packages only (scripts/fuzz.sh builds its own way).
+[ "${NO_BUILD:-0}" = 1 ] && exit 0
 
 launcher=()
 if command -v ccache >/dev/null; then

@@ -225,7 +225,7 @@ TEST_CASE("IDX errors name the file and what is wrong", "[data][idx][errors]") {
     XGRAD_REQUIRE_THROWS_WITH(read_idx_images((dir / "long").string()), IOError, "long", "longer than its header");
   }
   SECTION("sizes whose product overflows") {
-    write_raw(dir / "huge", images_idx(0xffffffffu, 0xffffffffu, 0xffffffffu, {}));
+    write_raw(dir / "huge", images_idx(0x7fffffffu, 0x7fffffffu, 0x7fffffffu, {}));
     XGRAD_REQUIRE_THROWS_WITH(read_idx_images((dir / "huge").string()), IOError, "huge", "overflow");
   }
 }

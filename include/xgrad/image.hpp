@@ -1,6 +1,7 @@
 #pragma once
 /// \file image.hpp
-/// Images in and out (through Debian's libstb), and pictures of what a network
+/// Images in (PNG through libpng, JPEG through libjpeg-turbo) and out (PNG through
+/// stb_image_write), and pictures of what a network
 /// computes: maps as coloured heatmaps over an image, image grids, feature maps.
 ///
 ///   Tensor map = xgrad::saliency::grad_cam(*net, "layer3", input, label);     // [H, W] in [0, 1]
@@ -18,9 +19,12 @@
 
 namespace xgrad {
 
-/// Reads a PNG, JPEG, BMP, GIF, TGA or PNM file as an f32 tensor [C, H, W] with
-/// values in [0, 1]. `channels` 0 keeps the file's channel count; 1, 3 or 4
-/// converts (e.g. 3 drops alpha). Throws IOError naming the file and the reason.
+/// Reads a PNG or JPEG file as an f32 tensor [C, H, W] with values in [0, 1].
+/// `channels` 0 keeps the file's channel count (1 gray, 2 gray + alpha, 3 RGB,
+/// 4 RGBA); 1, 3 or 4 converts (e.g. 3 drops alpha, 1 takes the luma). Files from
+/// elsewhere are safe to read: images over 2^27 pixels, or larger than the file
+/// could encode, are refused before anything is decoded. Throws IOError naming the
+/// file and the reason (also for CMYK JPEGs and other formats).
 Tensor read_image(const std::string& path, int channels = 0);
 
 /// Writes [C, H, W] (C = 1, 3 or 4) or [H, W] as an 8-bit PNG, values clamped to

@@ -2,6 +2,7 @@
 /// \file xgrad.hpp
 /// Everything in one include. (xtensor interop is separate: <xgrad/xtensor.hpp>.)
 
+#include "xgrad/anomaly.hpp"
 #include "xgrad/autograd.hpp"
 #include "xgrad/data.hpp"
 #include "xgrad/dtype.hpp"

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "autograd/accumulate_grad.hpp"
+#include "autograd/anomaly.hpp"
 #include "autograd/grad_mode.hpp"
 #include "autograd/record.hpp"
 #include "tensor/tensor_impl.hpp"
@@ -237,7 +238,8 @@ void run(const std::vector<Edge>& root_edges, const std::vector<Tensor>& seeds, 
     std::vector<Tensor> outgoing;
     if (execute) {
       const bool mark = options.create_graph && node->once_differentiable();
-      std::vector<Tensor> received = mark ? incoming : std::vector<Tensor>{};
+      const bool detect = is_anomaly_enabled();
+      std::vector<Tensor> received = mark || detect ? incoming : std::vector<Tensor>{};
       {
         detail::RunningNode running(node->shared_from_this());
         outgoing = node->apply(std::move(incoming));
@@ -245,6 +247,7 @@ void run(const std::vector<Edge>& root_edges, const std::vector<Tensor>& seeds, 
       if (outgoing.size() != node->next_edges().size() && !node->next_edges().empty())
         fail<AutogradError>("{}: backward returned {} gradients for {} inputs", node->name(), outgoing.size(),
                             node->next_edges().size());
+      if (detect) detail::check_anomaly(*node, received, outgoing);
       if (mark) mark_not_differentiable(*node, received, outgoing);
     }
     if (!retain_graph) node->release_saved();

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "autograd/accumulate_grad.hpp"
+#include "autograd/anomaly.hpp"
 #include "autograd/record.hpp"
 #include "tensor/tensor_impl.hpp"
 #include "util/check.hpp"
@@ -16,12 +17,13 @@ namespace {
 std::atomic<std::uint64_t> next_sequence_nr{0};
 }
 
-Node::Node() : sequence_nr_(next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
+Node::Node() : sequence_nr_(next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) { detail::note_created(*this); }
 
 // Destroying the last handle of a long chain would otherwise recurse once per
 // node (each node owns its inputs' nodes) and overflow the stack. Nodes about to
 // die are parked in a thread-local queue that the outermost destructor drains.
 Node::~Node() {
+  detail::note_destroyed(*this);
   thread_local std::vector<std::shared_ptr<Node>> dying;
   thread_local bool draining = false;
   for (Edge& edge : next_edges_)

@@ -22,6 +22,10 @@ namespace {
 
 constexpr std::uint32_t images_magic = 0x00000803;  // 2051: unsigned bytes, 3 dims
 constexpr std::uint32_t labels_magic = 0x00000801;  // 2049: unsigned bytes, 1 dim
+constexpr std::int64_t max_size = std::int64_t{1} << 31;  // a count, rows or cols of 2^31 or more is refused
+// Deflate expands at most about 1032:1 (zlib's technical details: 258-byte matches in
+// 2-bit codes), so a .gz of n bytes cannot hold more than 1032 n bytes of data.
+constexpr std::int64_t max_inflation = 1032;
 
 // A file opened through zlib: gzip streams are decompressed, other files pass
 // through unchanged, except that a name ending in ".gz" must hold a gzip stream.
@@ -37,10 +41,27 @@ class ZlibReader {
           "{}: '{}' is not a gzip file (the name ends in .gz but the data does not start with the "
           "gzip bytes 1f 8b)",
           op_, path_);
+    std::error_code error;
+    file_bytes_ = static_cast<std::int64_t>(std::filesystem::file_size(path_, error));
+    if (error) fail<IOError>("{}: cannot read '{}': {}", op_, path_, error.message());
   }
 
   const std::string& path() const { return path_; }
   const char* op() const { return op_; }
+
+  // Refuses, before anything is read or allocated, a header that announces
+  // `body` bytes after its `header` bytes when the file cannot hold them: a plain
+  // file must have exactly that many, a gzip stream no more than it can inflate to.
+  void check_body_fits(std::int64_t header, std::int64_t body, const std::string& what) const {
+    const std::int64_t available = file_bytes_ - header;
+    if (gzdirect(file_.get())) {
+      if (body > available)
+        fail<IOError>("{}: '{}' is truncated: expected {} bytes of {}, got {}", op_, path_, body, what, available);
+    } else if (body / max_inflation > file_bytes_) {
+      fail<IOError>("{}: '{}' cannot hold what its header announces: {} bytes of {} from a gzip stream of {} bytes",
+                    op_, path_, body, what, file_bytes_);
+    }
+  }
 
   // Up to `count` bytes: fewer only where the data ends. Throws on corrupt gzip data.
   std::vector<std::uint8_t> read(std::size_t count) {
@@ -70,6 +91,7 @@ class ZlibReader {
   std::string path_;
   const char* op_;
   std::unique_ptr<gzFile_s, int (*)(gzFile)> file_;
+  std::int64_t file_bytes_ = 0;
 };
 
 std::uint32_t big_endian_u32(const std::uint8_t* bytes) {
@@ -91,10 +113,15 @@ Shape read_header(ZlibReader& file, std::uint32_t magic, std::size_t dims, const
                   header_bytes, header.size());
   Shape sizes;
   for (std::size_t d = 0; d < dims; ++d) sizes.push_back(big_endian_u32(header.data() + 4 * (1 + d)));
+  for (const std::int64_t size : sizes)
+    if (size >= max_size)
+      fail<IOError>("{}: '{}' has a corrupt header: size {} in {} is 2^31 or more", file.op(), file.path(), size,
+                    xgrad::detail::str(sizes));
   return sizes;
 }
 
-// The number of data bytes the header's sizes announce (their product).
+// The number of data bytes the header's sizes announce (their product; each is
+// below 2^31, so three of them fit in 64 bits only when checked).
 std::int64_t body_bytes(const ZlibReader& file, const Shape& sizes) {
   std::int64_t bytes = 1;
   for (const std::int64_t size : sizes)
@@ -104,9 +131,11 @@ std::int64_t body_bytes(const ZlibReader& file, const Shape& sizes) {
   return bytes;
 }
 
-// Exactly `count` bytes of data and then the end of the file. `what` describes
-// the data for messages ("pixels (3 images of 28x28)").
-std::vector<std::uint8_t> read_body(ZlibReader& file, std::int64_t count, const std::string& what) {
+// Exactly `count` bytes of data after a header of `header` bytes, and then the
+// end of the file. `what` describes the data for messages ("pixels (3 images of 28x28)").
+std::vector<std::uint8_t> read_body(ZlibReader& file, std::int64_t header, std::int64_t count,
+                                    const std::string& what) {
+  file.check_body_fits(header, count, what);
   std::vector<std::uint8_t> bytes = file.read(static_cast<std::size_t>(count));
   if (bytes.size() < static_cast<std::size_t>(count))
     fail<IOError>("{}: '{}' is truncated: expected {} bytes of {}, got {}", file.op(), file.path(), count, what,
@@ -156,7 +185,7 @@ Tensor read_idx_images(const std::string& path) {
   const Shape sizes = read_header(file, images_magic, 3, "image");
   const std::int64_t count = sizes[0], rows = sizes[1], cols = sizes[2];
   const std::vector<std::uint8_t> pixels =
-      read_body(file, body_bytes(file, sizes), fmt::format("pixels ({} images of {}x{})", count, rows, cols));
+      read_body(file, 16, body_bytes(file, sizes), fmt::format("pixels ({} images of {}x{})", count, rows, cols));
   Tensor images = xgrad::detail::make_tensor({count, 1, rows, cols}, f32);
   float* out = images.mutable_data<float>();
   for (std::size_t i = 0; i < pixels.size(); ++i) out[i] = static_cast<float>(pixels[i]) / 255.0f;
@@ -166,7 +195,7 @@ Tensor read_idx_images(const std::string& path) {
 Tensor read_idx_labels(const std::string& path) {
   ZlibReader file(path, "read_idx_labels");
   const std::int64_t count = read_header(file, labels_magic, 1, "label")[0];
-  const std::vector<std::uint8_t> bytes = read_body(file, count, fmt::format("labels ({} labels)", count));
+  const std::vector<std::uint8_t> bytes = read_body(file, 8, count, fmt::format("labels ({} labels)", count));
   Tensor labels = xgrad::detail::make_tensor({count}, i64);
   std::int64_t* out = labels.mutable_data<std::int64_t>();
   for (std::size_t i = 0; i < bytes.size(); ++i) out[i] = bytes[i];

@@ -1,7 +1,6 @@
 #include "xgrad/image.hpp"
 
-#include <stb_image.h>
-#include <stb_image_write.h>
+#include <stb_image_write.h>  // encoding only: decoding untrusted files is io/image_decode.cpp's
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +9,8 @@
 #include <memory>
 #include <vector>
 
+#include "io/image_decode.hpp"
+#include "tensor/tensor_impl.hpp"
 #include "util/check.hpp"
 #include "util/files.hpp"
 #include "xgrad/autograd.hpp"
@@ -21,17 +22,25 @@ using detail::fail;
 Tensor read_image(const std::string& path, int channels) {
   if (channels < 0 || channels > 4 || channels == 2)
     fail<ValueError>("read_image: channels must be 0 (as stored), 1, 3 or 4, got {}", channels);
-  int width = 0, height = 0, stored = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load(path.c_str(), &width, &height, &stored, channels),
-                                                   stbi_image_free);
-  if (!pixels) fail<IOError>("read_image: cannot read '{}': {}", path, stbi_failure_reason());
-  const int c = channels == 0 ? stored : channels;
-  const std::size_t plane = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
-  std::vector<float> values(plane * static_cast<std::size_t>(c));
+  const std::vector<std::uint8_t> bytes = detail::read_file(path, "read_image");
+  detail::DecodedImage image;
+  if (detail::is_png(bytes)) {
+    image = detail::decode_png(bytes, path);
+  } else if (detail::is_jpeg(bytes)) {
+    image = detail::decode_jpeg(bytes, path);
+  } else {
+    fail<IOError>("read_image: '{}' is neither a PNG nor a JPEG file (read_image decodes those two)", path);
+  }
+  if (channels != 0) image = detail::convert_channels(std::move(image), channels);
+  const int c = image.channels;
+  const std::size_t plane = static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height);
+  Tensor out = detail::make_tensor({c, image.height, image.width}, f32);
+  float* values = out.mutable_data<float>();
   for (std::size_t i = 0; i < plane; ++i)  // interleaved HWC bytes -> planar CHW floats
     for (int k = 0; k < c; ++k)
-      values[static_cast<std::size_t>(k) * plane + i] = pixels.get()[i * static_cast<std::size_t>(c) + static_cast<std::size_t>(k)] / 255.0f;
-  return from_vector(values, {c, height, width});
+      values[static_cast<std::size_t>(k) * plane + i] =
+          image.pixels[i * static_cast<std::size_t>(c) + static_cast<std::size_t>(k)] / 255.0f;
+  return out;
 }
 
 void write_png(const Tensor& image, const std::string& path) {

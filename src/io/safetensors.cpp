@@ -30,12 +30,22 @@ using detail::fail;
 
 namespace {
 
-using Json = nlohmann::ordered_json;  // keeps the file's key order, so tensors load in the order they were saved
+using Json = nlohmann::ordered_json;  // writing: keeps the caller's order in the header
+// Reading: a sorted map (an ordered_json object looks keys up linearly, so a header of
+// n tensors would take O(n^2) to parse); tensors load in data-offset order, which is
+// the order they were saved in.
+using ParsedJson = nlohmann::json;
 
 constexpr const char* kMetadataKey = "__metadata__";
 constexpr std::uint64_t kLengthBytes = 8;      // the u64 header length
 constexpr std::uint64_t kHeaderAlignment = 8;  // the reference implementation pads the JSON with spaces to this
 constexpr std::uint64_t kMaxBytes = std::numeric_limits<std::int64_t>::max();
+// Limits on what a header may ask for, far beyond any real file. A safetensors header
+// nests three deep (file -> tensor -> shape); PyTorch tensors have at most 64 dims.
+constexpr int kMaxJsonDepth = 16;
+constexpr std::size_t kMaxRank = 64;
+constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;  // as the reference implementation
+constexpr std::size_t kMaxExcerpt = 80;  // characters of a JSON value quoted in a message
 
 std::string format_dtype(DType dtype) {
   switch (dtype) {
@@ -99,6 +109,13 @@ template <class... Args>
   fail<IOError>("load_safetensors: '{}': {}", path, fmt::format(problem, std::forward<Args>(args)...));
 }
 
+/// `value` as JSON text for a message, cut to kMaxExcerpt characters.
+std::string excerpt(const ParsedJson& value) {
+  std::string text = value.dump(-1, ' ', false, ParsedJson::error_handler_t::replace);
+  if (text.size() > kMaxExcerpt) text = text.substr(0, kMaxExcerpt) + "...";
+  return text;
+}
+
 /// One tensor as the header describes it.
 struct TensorRecord {
   std::string name;
@@ -113,51 +130,95 @@ void read_exactly(std::ifstream& in, const std::string& path, void* destination,
   if (!in) reject(path, "reading {} bytes failed: {}", bytes, std::strerror(errno));
 }
 
-// Parses the header, refusing a name given twice in any object (JSON parsers
-// otherwise keep the last one silently).
-Json parse_header(const std::string& path, const std::string& text) {
-  std::vector<std::set<std::string>> keys_of_open_objects;
-  std::optional<std::string> duplicate;
-  const Json::parser_callback_t note_keys = [&](int, Json::parse_event_t event, Json& parsed) {
-    if (event == Json::parse_event_t::object_start) keys_of_open_objects.emplace_back();
-    if (event == Json::parse_event_t::object_end) keys_of_open_objects.pop_back();
-    if (event == Json::parse_event_t::key && !keys_of_open_objects.back().insert(parsed.get<std::string>()).second &&
-        !duplicate)
-      duplicate = parsed.get<std::string>();
+// A first pass over the header that builds nothing: refuses a name given twice in
+// any object (JSON parsers otherwise keep the last one silently) and nesting deeper
+// than kMaxJsonDepth, before the DOM is built. (nlohmann's parser callbacks would do
+// it in one pass, but rescan the parent after every object: quadratic in the tensors.)
+class HeaderChecker final : public nlohmann::json_sax<ParsedJson> {
+ public:
+  std::optional<std::string> problem;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    keys_.emplace_back();
+    return enter();
+  }
+  bool key(string_t& name) override {
+    if (keys_.back().insert(name).second) return true;
+    problem = fmt::format("the header names \"{}\" twice", name);
+    return false;
+  }
+  bool end_object() override {
+    keys_.pop_back();
+    --depth_;
     return true;
-  };
-  Json header;
+  }
+  bool start_array(std::size_t) override {
+    keys_.emplace_back();  // keeps keys_ in step with depth_
+    return enter();
+  }
+  bool end_array() override { return end_object(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    problem = fmt::format("the header is not valid JSON ({})", e.what());
+    return false;
+  }
+
+ private:
+  bool enter() {
+    if (++depth_ <= kMaxJsonDepth) return true;
+    problem = fmt::format("the header nests deeper than {} levels", kMaxJsonDepth);
+    return false;
+  }
+  std::vector<std::set<std::string>> keys_;
+  int depth_ = 0;
+};
+
+ParsedJson parse_header(const std::string& path, const std::string& text) {
+  HeaderChecker checker;
   try {
-    header = Json::parse(text, note_keys);
-  } catch (const Json::parse_error& e) {
+    if (!ParsedJson::sax_parse(text, &checker) && !checker.problem) checker.problem = "the header is not valid JSON";
+  } catch (const ParsedJson::exception& e) {  // out_of_range for a number like 1e400
+    checker.problem = fmt::format("the header is not valid JSON ({})", e.what());
+  }
+  if (checker.problem) reject(path, "{}", *checker.problem);
+  ParsedJson header;
+  try {
+    header = ParsedJson::parse(text);
+  } catch (const ParsedJson::exception& e) {
     reject(path, "the header is not valid JSON ({})", e.what());
   }
-  if (duplicate) reject(path, "the header names \"{}\" twice", *duplicate);
   if (!header.is_object()) reject(path, "the header is not a JSON object");
   return header;
 }
 
-std::map<std::string, std::string> parse_metadata(const std::string& path, const Json& entry) {
-  if (!entry.is_object()) reject(path, "\"{}\" must be an object of strings, got {}", kMetadataKey, entry.dump());
+std::map<std::string, std::string> parse_metadata(const std::string& path, const ParsedJson& entry) {
+  if (!entry.is_object()) reject(path, "\"{}\" must be an object of strings, got {}", kMetadataKey, excerpt(entry));
   std::map<std::string, std::string> metadata;
   for (const auto& [key, value] : entry.items()) {
-    if (!value.is_string()) reject(path, "\"{}\" must hold strings, but \"{}\" is {}", kMetadataKey, key, value.dump());
+    if (!value.is_string())
+      reject(path, "\"{}\" must hold strings, but \"{}\" is {}", kMetadataKey, key, excerpt(value));
     metadata.emplace(key, value.get<std::string>());
   }
   return metadata;
 }
 
-const Json& field(const std::string& path, const std::string& name, const Json& entry, const char* key) {
+const ParsedJson& field(const std::string& path, const std::string& name, const ParsedJson& entry, const char* key) {
   const auto it = entry.find(key);
   if (it == entry.end()) reject(path, "tensor \"{}\" has no \"{}\"", name, key);
   return *it;
 }
 
 // The non-negative integers of a JSON array, or nullopt when it is anything else.
-std::optional<std::vector<std::uint64_t>> unsigned_array(const Json& value) {
+std::optional<std::vector<std::uint64_t>> unsigned_array(const ParsedJson& value) {
   if (!value.is_array()) return std::nullopt;
   std::vector<std::uint64_t> out;
-  for (const Json& v : value) {
+  for (const ParsedJson& v : value) {
     if (!v.is_number_unsigned()) return std::nullopt;
     out.push_back(v.get<std::uint64_t>());
   }
@@ -174,29 +235,32 @@ std::optional<std::uint64_t> checked_byte_size(const std::vector<std::uint64_t>&
   return bytes;
 }
 
-TensorRecord parse_record(const std::string& path, const std::string& name, const Json& entry) {
-  if (!entry.is_object()) reject(path, "the entry of tensor \"{}\" is not an object: {}", name, entry.dump());
-  const Json& dtype_field = field(path, name, entry, "dtype");
+TensorRecord parse_record(const std::string& path, const std::string& name, const ParsedJson& entry) {
+  if (!entry.is_object()) reject(path, "the entry of tensor \"{}\" is not an object: {}", name, excerpt(entry));
+  const ParsedJson& dtype_field = field(path, name, entry, "dtype");
   const std::optional<DType> dtype =
       dtype_field.is_string() ? parse_dtype(dtype_field.get<std::string>()) : std::nullopt;
   if (!dtype)
-    reject(path, "tensor \"{}\" has dtype {}, which xgrad does not load (F32, F64, I64)", name, dtype_field.dump());
+    reject(path, "tensor \"{}\" has dtype {}, which xgrad does not load (F32, F64, I64)", name,
+           excerpt(dtype_field));
 
-  const Json& shape_field = field(path, name, entry, "shape");
+  const ParsedJson& shape_field = field(path, name, entry, "shape");
   const auto shape = unsigned_array(shape_field);
-  if (!shape) reject(path, "the shape of tensor \"{}\" is not a list of sizes: {}", name, shape_field.dump());
+  if (!shape) reject(path, "the shape of tensor \"{}\" is not a list of sizes: {}", name, excerpt(shape_field));
+  if (shape->size() > kMaxRank)
+    reject(path, "tensor \"{}\" has {} dims; xgrad loads at most {}", name, shape->size(), kMaxRank);
   const auto bytes = checked_byte_size(*shape, element_size(*dtype));
-  if (!bytes) reject(path, "tensor \"{}\" of shape {} is too large", name, shape_field.dump());
+  if (!bytes) reject(path, "tensor \"{}\" of shape {} is too large", name, excerpt(shape_field));
 
-  const Json& offsets_field = field(path, name, entry, "data_offsets");
+  const ParsedJson& offsets_field = field(path, name, entry, "data_offsets");
   const auto offsets = unsigned_array(offsets_field);
   if (!offsets || offsets->size() != 2)
-    reject(path, "the data_offsets of tensor \"{}\" are not [begin, end]: {}", name, offsets_field.dump());
+    reject(path, "the data_offsets of tensor \"{}\" are not [begin, end]: {}", name, excerpt(offsets_field));
   const std::uint64_t begin = (*offsets)[0], end = (*offsets)[1];
   if (end < begin) reject(path, "the data_offsets of tensor \"{}\" end before they begin: [{}, {}]", name, begin, end);
   if (end - begin != *bytes)
     reject(path, "tensor \"{}\" ({} {}) needs {} bytes but its data_offsets [{}, {}] span {}", name,
-           dtype_field.get<std::string>(), shape_field.dump(), *bytes, begin, end, end - begin);
+           dtype_field.get<std::string>(), excerpt(shape_field), *bytes, begin, end, end - begin);
   return {name, *dtype, Shape(shape->begin(), shape->end()), begin, end};
 }
 
@@ -251,10 +315,12 @@ nn::StateDict load_safetensors(const std::string& path, std::map<std::string, st
   read_exactly(in, path, &header_length, kLengthBytes);
   if (header_length > file_bytes - kLengthBytes)
     reject(path, "the header length {} goes past the end of the file ({} bytes)", header_length, file_bytes);
+  if (header_length > kMaxHeaderBytes)
+    reject(path, "the header length {} is over the limit of {} bytes", header_length, kMaxHeaderBytes);
   std::string text(header_length, '\0');
   read_exactly(in, path, text.data(), header_length);
 
-  const Json header = parse_header(path, text);
+  const ParsedJson header = parse_header(path, text);
   std::map<std::string, std::string> found_metadata;
   std::vector<TensorRecord> records;
   for (const auto& [key, entry] : header.items()) {

@@ -46,7 +46,8 @@ std::vector<Optimizer::StateSlot> Adam::state_slots() const {
 void Adam::update(Tensor& param, const Tensor& grad, std::vector<Tensor>& state, bool /*first_step*/) {
   double& step = state[0].mutable_data<double>()[0];
   step += 1;
-  const auto [beta1, beta2] = options_.betas;
+  // Plain names, not a structured binding: clang 14 cannot capture one in a lambda (C++20 P1091, clang 16).
+  const double beta1 = options_.betas.first, beta2 = options_.betas.second;
   // Bias corrections in double, as PyTorch computes them in Python floats.
   const double step_size = lr() / (1 - std::pow(beta1, step));
   const double bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2, step));

@@ -3,6 +3,7 @@
 
 #include "tensor/allocator.hpp"
 #include "tensor/tensor_impl.hpp"
+#include "util/check.hpp"
 
 namespace xgrad::detail {
 
@@ -27,7 +28,9 @@ Shape contiguous_strides(const Shape& shape) {
   std::int64_t stride = 1;
   for (std::size_t d = shape.size(); d-- > 0;) {
     strides[d] = stride;
-    stride *= std::max<std::int64_t>(shape[d], 1);  // as PyTorch: a zero-size dim keeps outer strides nonzero
+    // As PyTorch: a zero-size dim keeps outer strides nonzero.
+    if (d > 0 && __builtin_mul_overflow(stride, std::max<std::int64_t>(shape[d], 1), &stride))
+      fail<ValueError>("tensor: shape {} is too large (its strides overflow 64 bits)", str(shape));
   }
   return strides;
 }
@@ -37,6 +40,19 @@ std::int64_t shape_numel(const Shape& shape) {
   for (std::int64_t s : shape) n *= s;
   return n;
 }
+
+namespace {
+// The bytes of a new tensor of `shape`, refusing negative sizes and sizes past 2^63.
+std::size_t checked_bytes(const Shape& shape, DType dtype) {
+  std::int64_t bytes = static_cast<std::int64_t>(element_size(dtype));
+  for (std::int64_t s : shape) {
+    if (s < 0) fail<ValueError>("tensor: shape {} has a negative size", str(shape));
+    if (__builtin_mul_overflow(bytes, s, &bytes))
+      fail<ValueError>("tensor: shape {} of {} is too large (over 2^63 bytes)", str(shape), dtype_name(dtype));
+  }
+  return static_cast<std::size_t>(bytes);
+}
+}  // namespace
 
 Shape unravel_index(std::int64_t flat, const Shape& shape) {
   Shape index(shape.size());
@@ -49,8 +65,7 @@ Shape unravel_index(std::int64_t flat, const Shape& shape) {
 
 Tensor make_tensor(const Shape& shape, DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
-  const std::int64_t n = shape_numel(shape);
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(n) * element_size(dtype));
+  impl->storage = std::make_shared<Storage>(checked_bytes(shape, dtype));
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

@@ -50,6 +50,7 @@ bool Tensor::shares_storage(const Tensor& other) const {
 
 bool Tensor::is_contiguous() const {
   const auto& impl = checked(impl_);
+  if (detail::shape_numel(impl.shape) == 0) return true;  // as PyTorch: nothing to lay out
   std::int64_t expected = 1;
   for (std::size_t d = impl.shape.size(); d-- > 0;) {
     if (impl.shape[d] == 1) continue;
