@@ -16,6 +16,14 @@ if(XGRAD_SANITIZE)
   add_compile_options(-g1)
 endif()
 
+if(XGRAD_TSAN)
+  if(XGRAD_SANITIZE)
+    message(FATAL_ERROR "XGRAD_TSAN and XGRAD_SANITIZE cannot be combined (ThreadSanitizer excludes ASan)")
+  endif()
+  add_compile_options(-fsanitize=thread -g1)
+  add_link_options(-fsanitize=thread)
+endif()
+
 # libFuzzer: coverage instrumentation everywhere; the fuzz executables link the
 # fuzzer's main (tests/fuzz/CMakeLists.txt).
 if(XGRAD_FUZZ)
@@ -29,6 +37,6 @@ endif()
 # assertions, set-up) is compiled at -O1, which halves their compile time; the
 # library they exercise keeps the build type's optimisation.
 add_library(xgrad_program_flags INTERFACE)
-if(XGRAD_SANITIZE)
+if(XGRAD_SANITIZE OR XGRAD_TSAN)
   target_compile_options(xgrad_program_flags INTERFACE -O1)
 endif()

@@ -4,9 +4,11 @@
 #
 #   bash scripts/bootstrap.sh                       # Release build in build/
 #   BUILD_DIR=build-asan SANITIZE=ON bash scripts/bootstrap.sh   # ASan + UBSan build
+#   BUILD_DIR=build-tsan SANITIZE=thread TARGETS="test_parallel test_autograd test_data test_determinism" \
+#     bash scripts/bootstrap.sh                                  # ThreadSanitizer build of those tests
 #
 # Environment: BUILD_DIR (build), BUILD_TYPE (Release), SANITIZE (OFF), JOBS (nproc),
-# NO_BUILD (0; 1 installs the packages only).
+# NO_BUILD (0; 1 installs the packages only), TARGETS (all; else the targets to build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,5 +50,9 @@ if command -v ccache >/dev/null; then
   export CCACHE_BASEDIR="$PWD"  # lets a fresh clone in another folder hit the cache
 fi
 
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DXGRAD_SANITIZE="$SANITIZE" "${launcher[@]}"
-cmake --build "$BUILD_DIR" -j"$JOBS"
+sanitizers=(-DXGRAD_SANITIZE="$SANITIZE" -DXGRAD_TSAN=OFF)
+[ "$SANITIZE" = thread ] && sanitizers=(-DXGRAD_SANITIZE=OFF -DXGRAD_TSAN=ON)
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" "${sanitizers[@]}" "${launcher[@]}"
+targets=()
+[ -n "${TARGETS:-}" ] && read -r -a targets <<<"$TARGETS" && targets=(--target "${targets[@]}")
+cmake --build "$BUILD_DIR" -j"$JOBS" "${targets[@]}"

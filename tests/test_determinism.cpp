@@ -94,6 +94,50 @@ TEST_CASE("training in one thread while another runs inference on a copy", "[det
   CHECK(trained->parameters()[0].to_vector<float>() != copy->parameters()[0].to_vector<float>());
 }
 
+namespace {
+struct DeterministicGuard {
+  bool saved = are_deterministic_algorithms_enabled();
+  DeterministicGuard() { use_deterministic_algorithms(true); }
+  ~DeterministicGuard() { use_deterministic_algorithms(saved); }
+};
+
+// The gradients of a convolution's input and weight, as bits.
+std::vector<std::vector<float>> conv_gradients(const Shape& x_shape, const Shape& w_shape, ConvOptions options) {
+  manual_seed(3);
+  const Tensor x = randn(x_shape, {.requires_grad = true});
+  const Tensor w = randn(w_shape, {.requires_grad = true});
+  const Tensor y = x_shape.size() == 5 ? conv3d(x, w, Tensor(), options) : conv2d(x, w, Tensor(), options);
+  (y * randn(y.shape())).sum().backward();
+  return {x.grad().to_vector<float>(), w.grad().to_vector<float>()};
+}
+}  // namespace
+
+TEST_CASE("deterministic algorithms give the same bits at 1, 2 and 3 threads", "[determinism][threads]") {
+  ThreadCountGuard threads;
+  DeterministicGuard deterministic;
+  const auto at = [](int n, auto run) {
+    set_num_threads(n);
+    return run();
+  };
+  const auto resnet = at(1, two_resnet20_steps);
+  CHECK(at(2, two_resnet20_steps) == resnet);
+  CHECK(at(3, two_resnet20_steps) == resnet);
+  // Every weight-gradient path: im2col, implicit GEMM, Winograd, grouped, 3-D, strided.
+  const std::vector<std::tuple<Shape, Shape, ConvOptions>> layers{
+      {{16, 32, 14, 14}, {64, 32, 3, 3}, {.padding = {1}}},             // Winograd
+      {{8, 16, 32, 32}, {16, 16, 3, 3}, {.padding = {1}}},              // implicit GEMM
+      {{8, 3, 33, 33}, {16, 3, 5, 5}, {.stride = {2}, .padding = {2}}},  // im2col
+      {{4, 8, 9, 9}, {8, 2, 3, 3}, {.groups = 4}},
+      {{2, 4, 5, 6, 7}, {6, 4, 3, 3, 3}, {.padding = {1}}},
+  };
+  for (const auto& [x, w, options] : layers) {
+    INFO("input " << shape_to_string(x) << ", weight " << shape_to_string(w));
+    const auto one = at(1, [&] { return conv_gradients(x, w, options); });
+    CHECK(at(2, [&] { return conv_gradients(x, w, options); }) == one);
+    CHECK(at(3, [&] { return conv_gradients(x, w, options); }) == one);
+  }
+}
+
 // Not run by default: which parameters differ between 1 and 2 threads.
 TEST_CASE("ResNet-20 steps at 1 and 2 threads", "[.threads-bits]") {
   ThreadCountGuard saved;

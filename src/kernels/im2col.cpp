@@ -260,7 +260,7 @@ const T* flipped_weights(const ConvGeometry& g, const T* w) {
 
 std::int64_t balanced_tile_size(std::int64_t items, std::int64_t wanted, std::int64_t groups) {
   items = std::max<std::int64_t>(1, items);
-  const std::int64_t threads = get_num_threads();
+  const std::int64_t threads = detail::split_count();  // fixed with deterministic algorithms on
   const std::int64_t step = threads / std::gcd<std::int64_t>(threads, groups);  // tiles per cut making the total even
   const std::int64_t tiles = ceil_div(items, std::clamp(wanted, std::int64_t{1}, items));
   return ceil_div(items, std::min(items, ceil_div(tiles, step) * step));

@@ -81,7 +81,9 @@ void col2im_reference(const ConvGeometry& g, const T* columns, std::int64_t ld, 
 /// side by side: equal tiles whose total count is a multiple of the thread
 /// count where the items allow, so that no thread waits on another's extra
 /// items (32 images of 7x7 maps cut 21 + 11 left one of two threads doing two
-/// thirds of the work).
+/// thirds of the work). With deterministic algorithms on, the count is
+/// detail::kDeterministicSplit (weight gradients sum per tile: the tiles must
+/// not depend on the thread count).
 std::int64_t balanced_tile_size(std::int64_t items, std::int64_t wanted, std::int64_t groups = 1);
 
 /// y = x ⋆ w + bias (bias [y_channels]).

@@ -126,6 +126,16 @@ thread_local bool inside_parallel_region = false;
 
 }  // namespace
 
+namespace {
+std::atomic<bool> deterministic{[] {
+  const char* env = std::getenv("XGRAD_DETERMINISTIC");
+  return env != nullptr && std::string(env) == "1";
+}()};
+}  // namespace
+
+void use_deterministic_algorithms(bool enabled) { deterministic.store(enabled); }
+bool are_deterministic_algorithms_enabled() { return deterministic.load(std::memory_order_relaxed); }
+
 void set_num_threads(int threads) {
   if (threads < 1) detail::fail<ValueError>("set_num_threads: need at least 1 thread, got {}", threads);
   if (threads != pool().threads()) pool().resize(threads);
@@ -134,6 +144,8 @@ void set_num_threads(int threads) {
 int get_num_threads() { return pool().threads(); }
 
 namespace detail {
+
+int split_count() { return are_deterministic_algorithms_enabled() ? kDeterministicSplit : get_num_threads(); }
 
 void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain,
                   const std::function<void(std::int64_t, std::int64_t)>& fn) {
