@@ -32,7 +32,7 @@ Tensor fill_random(const char* op, Tensor tensor, Draw draw) {
   check_target(op, tensor);
   constexpr std::int64_t kBlock = 1 << 16;  // even, so normal pairs never straddle blocks
   const Tensor target = tensor.is_contiguous() ? tensor : detail::make_tensor(tensor.shape(), tensor.dtype());
-  std::vector<double> block(static_cast<std::size_t>(kBlock));
+  std::vector<double> block(static_cast<std::size_t>(std::min(kBlock, target.numel())));  // a bias needs no 512 KB
   {
     Generator& generator = default_generator();
     std::lock_guard lock(generator.mutex());
