@@ -16,9 +16,9 @@ using detail::SavedTensor;
 
 namespace {
 
-using saliency::ReluGradient;
+using detail::ReluRule;
 
-thread_local ReluGradient relu_rule = ReluGradient::standard;
+thread_local ReluRule current_relu_rule = ReluRule::standard;
 
 constexpr double kSqrt2OverPi = std::numbers::sqrt2 * std::numbers::inv_sqrtpi;  // for gelu's tanh form
 
@@ -57,11 +57,11 @@ Tensor normal_cdf(const Tensor& x) {
   });
 }
 
-// relu recorded under a saliency rule (saliency.hpp), which passes back only
+// relu recorded under a saliency rule (saliency::ReluGradientGuard), which passes back only
 // positive gradients: max(grad, 0) * (x > 0) (guided) or max(grad, 0) (deconvnet).
-Tensor saliency_relu(const Tensor& x, const Tensor& out, ReluGradient rule) {
+Tensor saliency_relu(const Tensor& x, const Tensor& out, ReluRule rule) {
   if (!detail::any_requires_grad({x})) return out;
-  if (rule == ReluGradient::deconvnet)
+  if (rule == ReluRule::deconvnet)
     return detail::record("DeconvnetReluBackward", {x}, out, [](const BackwardArgs& args) {
       return std::vector<Tensor>{
           detail::unary_map("DeconvnetReluBackward", args.grad(), [](auto g) { return g > 0 ? g : decltype(g)(0); })};
@@ -75,13 +75,13 @@ Tensor saliency_relu(const Tensor& x, const Tensor& out, ReluGradient rule) {
 }  // namespace
 
 namespace detail {
-ReluGradient relu_gradient_rule() { return relu_rule; }
-void set_relu_gradient_rule(ReluGradient rule) { relu_rule = rule; }
+ReluRule relu_rule() { return current_relu_rule; }
+void set_relu_rule(ReluRule rule) { current_relu_rule = rule; }
 }  // namespace detail
 
 Tensor relu(const Tensor& x) {
   Tensor out = detail::unary_map("relu", x, [](auto v) { return std::isnan(v) || v > 0 ? v : decltype(v)(0); });
-  if (relu_rule != ReluGradient::standard) return saliency_relu(x, out, relu_rule);
+  if (current_relu_rule != ReluRule::standard) return saliency_relu(x, out, current_relu_rule);
   if (!detail::any_requires_grad({x})) return out;
   // Backward reads the output (out > 0 exactly where x > 0), not the input: in
   // conv -> relu and batch_norm -> relu the input is then freed after forward,
