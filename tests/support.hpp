@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -93,6 +95,15 @@ inline void require_values(const Tensor& t, const std::vector<double>& expected,
     }                                                                       \
     REQUIRE(thrown_);                                                       \
   } while (false)
+
+/// The whole file at `path` as bytes, and `bytes` written to `path` (replacing it).
+inline std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+inline void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
 
 /// A directory of this test process's own, `prefix` and the process id under
 /// the system's temp directory, made on first use and removed when the process

@@ -75,10 +75,6 @@ void write_gz(const fs::path& path, const Bytes& bytes) {
   REQUIRE(gzclose(file) == Z_OK);
 }
 
-Bytes read_raw(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 // The four MNIST files of one split in `root`.
 void write_mnist_split(const fs::path& root, const std::string& split, const Bytes& images, const Bytes& labels,
@@ -188,7 +184,7 @@ TEST_CASE("IDX errors name the file and what is wrong", "[data][idx][errors]") {
   }
   SECTION("corrupt gzip data: a wrong checksum, a cut stream") {
     write_gz(dir / "images.gz", images);
-    Bytes gz = read_raw(dir / "images.gz");
+    Bytes gz = read_bytes(dir / "images.gz");
     Bytes bad_checksum = gz;
     bad_checksum[bad_checksum.size() - 8] ^= 0x5a;  // the CRC-32 in the trailer
     write_raw(dir / "checksum.gz", bad_checksum);

@@ -23,15 +23,6 @@ fs::path scratch_dir() { return process_scratch_dir("xgrad_test_io"); }
 
 fs::path scratch(const std::string& name) { return scratch_dir() / name; }
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
 // n as 8 little-endian bytes.
 std::string le64(std::uint64_t n) {
   std::string out;

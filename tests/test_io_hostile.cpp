@@ -27,14 +27,10 @@ const fs::path kFuzz = fs::path(XGRAD_SOURCE_DIR) / "tests" / "fuzz";
 
 fs::path scratch(const std::string& name) { return process_scratch_dir("xgrad_test_io_hostile") / name; }
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-fs::path write_bytes(const std::string& name, const std::string& bytes) {
+// `bytes` as the scratch file `name`.
+fs::path scratch_file(const std::string& name, const std::string& bytes) {
   const fs::path path = scratch(name);
-  std::ofstream(path, std::ios::binary) << bytes;
+  write_bytes(path, bytes);
   return path;
 }
 
@@ -42,7 +38,7 @@ fs::path write_bytes(const std::string& name, const std::string& bytes) {
 fs::path fuzz_input(const std::string& kind, const std::string& target, const std::string& name, bool selector) {
   const std::string bytes = read_bytes(kFuzz / kind / target / name);
   REQUIRE(!bytes.empty());
-  return write_bytes(target + "-" + name, selector ? bytes.substr(1) : bytes);
+  return scratch_file(target + "-" + name, selector ? bytes.substr(1) : bytes);
 }
 
 std::string safetensors_header(const std::string& json) {
@@ -99,7 +95,7 @@ TEST_CASE("a header of 20,000 tensors parses in linear time", "[io][hostile]") {
   for (int i = 0; i < 20000; ++i)
     json += std::string(i ? "," : "") + "\"t" + std::to_string(i) + R"(":{"dtype":"F32","shape":[0],"data_offsets":[0,0]})";
   json += "}";
-  const std::string path = write_bytes("many.safetensors", safetensors_header(json)).string();
+  const std::string path = scratch_file("many.safetensors", safetensors_header(json)).string();
   const auto start = std::chrono::steady_clock::now();
   CHECK(load_safetensors(path).size() == 20000);
   // Quadratic parsing took seconds here (a linear scan per key); linear takes ~0.1 s, 10x that under ASan.
@@ -118,7 +114,7 @@ TEST_CASE("a header length over 100 MB is refused before it is read", "[io][host
 
 TEST_CASE("a tensor claiming 2^40 elements fails before any allocation", "[io][hostile]") {
   const std::string path =
-      write_bytes("claim.safetensors",
+      scratch_file("claim.safetensors",
                   safetensors_header(R"({"t":{"dtype":"F32","shape":[1048576,1048576],"data_offsets":[0,4398046511104]}})"))
           .string();
   XGRAD_REQUIRE_THROWS_WITH(load_safetensors(path), IOError, "past the end of the data", "truncated");
@@ -140,7 +136,7 @@ TEST_CASE("an IDX file of zero images loads as a contiguous [0, 1, 5, 5] tensor"
 TEST_CASE("an IDX .gz announcing more than it can inflate to is refused without inflating", "[io][hostile][idx]") {
   // 2^31 - 1 labels from a gzip stream of about 60 bytes: more than 1032 bytes per byte.
   std::string header = big_endian({2049, 0x7fffffff});
-  const fs::path raw = write_bytes("claim-labels", header + std::string(64, '\0'));
+  const fs::path raw = scratch_file("claim-labels", header + std::string(64, '\0'));
   const fs::path gz = scratch("claim-labels.gz");
   const std::string command = "gzip -c '" + raw.string() + "' > '" + gz.string() + "'";
   REQUIRE(std::system(command.c_str()) == 0);
@@ -213,7 +209,7 @@ TEST_CASE("damaged JPEG files are IOErrors", "[image][hostile]") {
 TEST_CASE("formats other than PNG and JPEG are refused by name", "[image][hostile]") {
   XGRAD_REQUIRE_THROWS_WITH(read_image(fuzz_input("regressions", "image", "pnm.pgm", true).string()), IOError,
                             "neither a PNG nor a JPEG");
-  XGRAD_REQUIRE_THROWS_WITH(read_image(write_bytes("empty.png", "").string()), IOError, "neither a PNG nor a JPEG");
+  XGRAD_REQUIRE_THROWS_WITH(read_image(scratch_file("empty.png", "").string()), IOError, "neither a PNG nor a JPEG");
 }
 
 // ---- atomic saves ------------------------------------------------------------------------------

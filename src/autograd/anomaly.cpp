@@ -18,11 +18,8 @@ namespace {
 std::atomic<bool> enabled{false};
 thread_local std::vector<std::string> labels;
 
-struct Creation {
-  std::string labels;
-};
 std::mutex table_mutex;
-std::unordered_map<const Node*, Creation> table;
+std::unordered_map<const Node*, std::string> table;  // the labels each node was created under
 std::atomic<std::size_t> table_size{0};
 
 std::string joined_labels() {
@@ -56,7 +53,7 @@ namespace detail {
 void note_created(const Node& node) {
   if (!is_anomaly_enabled()) return;
   std::lock_guard lock(table_mutex);
-  table[&node] = {joined_labels()};
+  table[&node] = joined_labels();
   table_size.store(table.size(), std::memory_order_relaxed);
 }
 
@@ -75,14 +72,15 @@ void check_anomaly(const Node& node, const std::vector<Tensor>& received, const 
     {
       std::lock_guard lock(table_mutex);
       const auto it = table.find(&node);
-      if (it != table.end() && !it->second.labels.empty()) label = ", label '" + it->second.labels + "'";
+      if (it != table.end() && !it->second.empty()) label = ", label '" + it->second + "'";
     }
     std::string name = node.name();
     const std::string forward = name.ends_with("Backward") ? name.substr(0, name.size() - 8) : name;
     bool received_finite = true;
     for (const Tensor& g : received) received_finite = received_finite && !non_finite(g);
     xgrad::detail::fail<AutogradError>(
-        "detect_anomaly: {} returned {} in its gradient {} of {} (shape {}), for the forward op {} recorded as op #{}{}; "
+        "detect_anomaly: {} returned {} in its gradient {} of {} (shape {}), for the forward op {} recorded as op "
+        "#{}{}; "
         "the gradients it received were {}",
         name, kind, i, returned.size(), xgrad::detail::str(returned[i].shape()), forward, node.sequence_nr(), label,
         received_finite ? "finite (so this op made it)" : "not finite already");

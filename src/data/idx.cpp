@@ -22,6 +22,7 @@ namespace {
 
 constexpr std::uint32_t images_magic = 0x00000803;  // 2051: unsigned bytes, 3 dims
 constexpr std::uint32_t labels_magic = 0x00000801;  // 2049: unsigned bytes, 1 dim
+constexpr std::size_t image_dims = 3, label_dims = 1;
 constexpr std::int64_t max_size = std::int64_t{1} << 31;  // a count, rows or cols of 2^31 or more is refused
 // Deflate expands at most about 1032:1 (zlib's technical details: 258-byte matches in
 // 2-bit codes), so a .gz of n bytes cannot hold more than 1032 n bytes of data.
@@ -98,10 +99,13 @@ std::uint32_t big_endian_u32(const std::uint8_t* bytes) {
   return std::uint32_t{bytes[0]} << 24 | std::uint32_t{bytes[1]} << 16 | std::uint32_t{bytes[2]} << 8 | bytes[3];
 }
 
+// The bytes of an IDX header of `dims` sizes: the magic number and a u32 per size.
+constexpr std::size_t header_size(std::size_t dims) { return 4 * (1 + dims); }
+
 // The sizes in an IDX header ({count} or {count, rows, cols}) after the magic
 // number, which must be `magic`. `kind` is "image" or "label".
 Shape read_header(ZlibReader& file, std::uint32_t magic, std::size_t dims, const char* kind) {
-  const std::size_t header_bytes = 4 * (1 + dims);
+  const std::size_t header_bytes = header_size(dims);
   const std::vector<std::uint8_t> header = file.read(header_bytes);
   if (header.size() >= 4 && big_endian_u32(header.data()) != magic) {
     const std::uint32_t found = big_endian_u32(header.data());
@@ -133,9 +137,8 @@ std::int64_t body_bytes(const ZlibReader& file, const Shape& sizes) {
 
 // Exactly `count` bytes of data after a header of `header` bytes, and then the
 // end of the file. `what` describes the data for messages ("pixels (3 images of 28x28)").
-std::vector<std::uint8_t> read_body(ZlibReader& file, std::int64_t header, std::int64_t count,
-                                    const std::string& what) {
-  file.check_body_fits(header, count, what);
+std::vector<std::uint8_t> read_body(ZlibReader& file, std::size_t header, std::int64_t count, const std::string& what) {
+  file.check_body_fits(static_cast<std::int64_t>(header), count, what);
   std::vector<std::uint8_t> bytes = file.read(static_cast<std::size_t>(count));
   if (bytes.size() < static_cast<std::size_t>(count))
     fail<IOError>("{}: '{}' is truncated: expected {} bytes of {}, got {}", file.op(), file.path(), count, what,
@@ -182,10 +185,10 @@ TensorDataset read_split(const std::string& root, bool train, const char* datase
 
 Tensor read_idx_images(const std::string& path) {
   ZlibReader file(path, "read_idx_images");
-  const Shape sizes = read_header(file, images_magic, 3, "image");
+  const Shape sizes = read_header(file, images_magic, image_dims, "image");
   const std::int64_t count = sizes[0], rows = sizes[1], cols = sizes[2];
-  const std::vector<std::uint8_t> pixels =
-      read_body(file, 16, body_bytes(file, sizes), fmt::format("pixels ({} images of {}x{})", count, rows, cols));
+  const std::vector<std::uint8_t> pixels = read_body(file, header_size(image_dims), body_bytes(file, sizes),
+                                                     fmt::format("pixels ({} images of {}x{})", count, rows, cols));
   Tensor images = xgrad::detail::make_tensor({count, 1, rows, cols}, f32);
   float* out = images.mutable_data<float>();
   for (std::size_t i = 0; i < pixels.size(); ++i) out[i] = static_cast<float>(pixels[i]) / 255.0f;
@@ -194,8 +197,9 @@ Tensor read_idx_images(const std::string& path) {
 
 Tensor read_idx_labels(const std::string& path) {
   ZlibReader file(path, "read_idx_labels");
-  const std::int64_t count = read_header(file, labels_magic, 1, "label")[0];
-  const std::vector<std::uint8_t> bytes = read_body(file, 8, count, fmt::format("labels ({} labels)", count));
+  const std::int64_t count = read_header(file, labels_magic, label_dims, "label")[0];
+  const std::vector<std::uint8_t> bytes =
+      read_body(file, header_size(label_dims), count, fmt::format("labels ({} labels)", count));
   Tensor labels = xgrad::detail::make_tensor({count}, i64);
   std::int64_t* out = labels.mutable_data<std::int64_t>();
   for (std::size_t i = 0; i < bytes.size(); ++i) out[i] = bytes[i];

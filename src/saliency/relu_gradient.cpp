@@ -1,35 +1,20 @@
 // The saliency layer's relu rules, set on the ops layer's switch (ops/relu_gradient.hpp).
+// The two enums list the same rules in the same order, so one converts to the other.
 
 #include "ops/relu_gradient.hpp"
+
 #include "xgrad/saliency.hpp"
 
 namespace xgrad::saliency {
 
 namespace {
 
-detail::ReluRule to_rule(ReluGradient gradient) {
-  switch (gradient) {
-    case ReluGradient::guided:
-      return detail::ReluRule::guided;
-    case ReluGradient::deconvnet:
-      return detail::ReluRule::deconvnet;
-    case ReluGradient::standard:
-      break;
-  }
-  return detail::ReluRule::standard;
-}
+static_assert(static_cast<int>(ReluGradient::standard) == static_cast<int>(detail::ReluRule::standard) &&
+              static_cast<int>(ReluGradient::guided) == static_cast<int>(detail::ReluRule::guided) &&
+              static_cast<int>(ReluGradient::deconvnet) == static_cast<int>(detail::ReluRule::deconvnet));
 
-ReluGradient from_rule(detail::ReluRule rule) {
-  switch (rule) {
-    case detail::ReluRule::guided:
-      return ReluGradient::guided;
-    case detail::ReluRule::deconvnet:
-      return ReluGradient::deconvnet;
-    case detail::ReluRule::standard:
-      break;
-  }
-  return ReluGradient::standard;
-}
+detail::ReluRule to_rule(ReluGradient gradient) { return static_cast<detail::ReluRule>(gradient); }
+ReluGradient from_rule(detail::ReluRule rule) { return static_cast<ReluGradient>(rule); }
 
 }  // namespace
 

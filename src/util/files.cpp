@@ -22,6 +22,11 @@ namespace {
 
 constexpr std::string_view kTemporaryTag = ".tmp-";
 
+// The folder `target` is in ("." for a bare file name).
+fs::path folder_of(const fs::path& target) {
+  return target.parent_path().empty() ? fs::path(".") : target.parent_path();
+}
+
 // Writes all of `contents` to `fd` and flushes it to the disk; false (errno set) on failure.
 bool write_and_sync(int fd, std::string_view contents) {
   for (std::size_t written = 0; written < contents.size();) {
@@ -38,9 +43,8 @@ bool write_and_sync(int fd, std::string_view contents) {
 // processes, and anything that does not parse, are left alone.
 void remove_stale_temporaries(const fs::path& target) {
   const std::string prefix = target.filename().string() + std::string(kTemporaryTag);
-  const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   std::error_code error;
-  for (fs::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
+  for (fs::directory_iterator it(folder_of(target), error), end; !error && it != end; it.increment(error)) {
     const std::string name = it->path().filename().string();
     if (!name.starts_with(prefix)) continue;
     long pid = 0;
@@ -62,9 +66,9 @@ void write_file_atomically(const std::string& path, std::string_view contents, c
   // Same folder, so the rename stays on one file system; pid and a counter keep
   // concurrent writers (other processes, other threads) apart.
   static std::atomic<std::uint64_t> counter{0};
-  const fs::path temporary = target.parent_path() / (target.filename().string() + std::string(kTemporaryTag) +
-                                                     std::to_string(getpid()) + "-" +
-                                                     std::to_string(counter.fetch_add(1)));
+  const fs::path temporary =
+      target.parent_path() / (target.filename().string() + std::string(kTemporaryTag) + std::to_string(getpid()) + "-" +
+                              std::to_string(counter.fetch_add(1)));
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail<IOError>("{}: cannot create '{}': {}", op, temporary.string(), std::strerror(errno));
   const bool written = write_and_sync(fd, contents);
@@ -82,8 +86,7 @@ void write_file_atomically(const std::string& path, std::string_view contents, c
     fail<IOError>("{}: cannot move the finished file to '{}': {}", op, path, error.message());
   }
   // The rename itself reaches the disk when the folder is synced.
-  const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  const int folder_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int folder_fd = ::open(folder_of(target).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (folder_fd >= 0) {
     ::fsync(folder_fd);
     ::close(folder_fd);
