@@ -12,6 +12,9 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(STB REQUIRED IMPORTED_TARGET stb)  # libstb-dev: the .so holds the implementations (PNG writing)
 find_package(PNG REQUIRED)                  # libpng-dev: decoding untrusted PNG files
 find_package(JPEG REQUIRED)                 # libjpeg-dev (libjpeg-turbo): decoding untrusted JPEG files
+# libzip-dev: the zip container of PyTorch checkpoints. Through pkg-config: Debian's
+# libzip-config.cmake also wants /usr/bin/zipcmp, which another package holds.
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip>=1.7)
 if(XGRAD_BUILD_TESTS)
   find_package(Catch2 2.13 REQUIRED)
 endif()

@@ -12,12 +12,12 @@
 //   ./build/examples/gradcam [--images N] [--layer NAME] [--scale N] [--out DIR]
 //                            [--checkpoint FILE] [--train-steps N] [--data DIR] [--threads N]
 //
-// Any photo and any torchvision ResNet or VGG (its state_dict saved as
-// safetensors, 1000 ImageNet classes): resized to 224x224, top-5 classes printed,
+// Any photo and any torchvision ResNet or VGG (the .pth torchvision downloads,
+// or its state_dict as safetensors; 1000 ImageNet classes): resized to 224x224, top-5 classes printed,
 // the maps of the top class (or --class K). Without --weights the network is
 // randomly initialised: the maps mean nothing, but the pipeline runs.
 //
-//   ./build/examples/gradcam --image photo.jpg [--weights resnet50.safetensors] [--arch resnet50]
+//   ./build/examples/gradcam --image photo.jpg [--weights resnet50-11ad3fa6.pth] [--arch resnet50]
 //                            [--class K] [--labels imagenet_classes.txt] [--layer NAME] [--out DIR]
 //
 // Grad-CAM's layer defaults to layer3 (ResNet-20), layer4 (ResNets) and the last

@@ -22,6 +22,7 @@ PACKAGES=(
   libxtensor-dev xtl-dev libxsimd-dev       # tensors and SIMD
   libspdlog-dev libfmt-dev                  # logging and formatting
   nlohmann-json3-dev zlib1g-dev             # safetensors headers, .gz data files
+  libzip-dev                                # PyTorch checkpoints (.pth are zip archives)
   libstb-dev                                # PNG out
   libpng-dev libjpeg-dev                    # PNG and JPEG in (maintained decoders for untrusted files)
   python3-skimage                           # its data folder has the photo examples/filters uses

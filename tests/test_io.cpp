@@ -346,11 +346,11 @@ TEST_CASE("a failed load leaves the module unchanged", "[io][module][errors]") {
     XGRAD_REQUIRE_THROWS_WITH(load(target, file.string()), ValueError, "load", "tiny_source.safetensors",
                               "weight (expected [2, 3] f32, got [2, 5] f32)");
   }
-  SECTION("weights of another dtype") {
-    Tiny doubled;
+  SECTION("weights of another dtype and shape") {  // the dtype alone would be converted (below)
+    Tiny doubled(5);
     doubled.to(f64);
     save(doubled, file.string());
-    XGRAD_REQUIRE_THROWS_WITH(load(target, file.string()), ValueError, "expected [2, 3] f32, got [2, 3] f64");
+    XGRAD_REQUIRE_THROWS_WITH(load(target, file.string()), ValueError, "expected [2, 3] f32, got [2, 5] f64");
   }
   SECTION("missing and unexpected names") {
     nn::StateDict state = source.state_dict();
@@ -360,6 +360,18 @@ TEST_CASE("a failed load leaves the module unchanged", "[io][module][errors]") {
     XGRAD_REQUIRE_THROWS_WITH(load(target, file.string()), ValueError, "missing: steps", "unexpected: extra");
   }
   CHECK(snapshot(target) == before);
+}
+
+TEST_CASE("load converts weights to the module's dtypes, as PyTorch's load_state_dict", "[io][module]") {
+  manual_seed(4);
+  Tiny doubled, target;
+  doubled.to(f64);
+  const fs::path file = scratch("tiny_f64.safetensors");
+  save(doubled, file.string());
+  load(target, file.string());
+  CHECK(target.weight.dtype() == f32);
+  CHECK(target.steps.dtype() == i64);
+  CHECK(snapshot(target) == snapshot(doubled));  // f32 values widened to f64 and back: exact
 }
 
 TEST_CASE("a non-strict load takes what matches", "[io][module]") {

@@ -1,10 +1,12 @@
 #pragma once
 /// \file io.hpp
 /// Weights on disk: safetensors files (Hugging Face's format, readable by
-/// PyTorch's `safetensors.torch.load_file`) and training checkpoints.
+/// PyTorch's `safetensors.torch.load_file`), PyTorch checkpoints (torch.save of a
+/// state_dict, read without Python) and training checkpoints.
 ///
 ///   xgrad::save(*net, "lenet.safetensors");
-///   xgrad::load(*net, "lenet.safetensors");   // strict: every name, shape and dtype must match
+///   xgrad::load(*net, "lenet.safetensors");   // strict: every name and shape must match
+///   xgrad::load(*resnet, "resnet18-f37072fd.pth");  // torchvision weights
 ///
 /// A safetensors file is an 8-byte little-endian header length N, N bytes of
 /// JSON naming each tensor's dtype ("F32", "F64", "I64"), shape and byte range,
@@ -33,8 +35,23 @@ nn::StateDict load_safetensors(const std::string& path, std::map<std::string, st
 /// Saves module.state_dict() (parameters and persistent buffers).
 void save(const nn::Module& module, const std::string& path);
 
-/// Loads a file written by save() (or by PyTorch) into `module`. The file is read
-/// and checked completely first, and load_state_dict changes nothing on a
+/// Reads a file written by `torch.save(model.state_dict(), path)`: the zip format
+/// of PyTorch >= 1.6 and the legacy one (`_use_new_zipfile_serialization=False`).
+/// Tensors come back contiguous, in the file's order: f32, f64 and i64 as stored,
+/// f16 and bf16 as f32, i32/i16/i8/u8/bool as i64. Dicts inside the dict are
+/// flattened with dotted names ("model.conv1.weight"); values that are not tensors
+/// (an epoch, a list) are skipped. The pickle is read by a restricted unpickler that
+/// runs no code: any Python global other than collections.OrderedDict, the
+/// torch._utils tensor and parameter rebuilders and the torch.*Storage types is an
+/// IOError naming it, as are a whole pickled model and a TorchScript archive (both
+/// say to save the state_dict instead), and sizes the file cannot back.
+nn::StateDict load_torch(const std::string& path);
+
+/// Loads a file written by save(), by PyTorch's torch.save(state_dict) (see
+/// load_torch) or any safetensors file into `module`; the format is told from the
+/// file's first bytes. Tensors are converted to the module's dtypes (an f64 or
+/// f16 file loads into an f32 module), as PyTorch's load_state_dict does. The file
+/// is read and checked completely first, and load_state_dict changes nothing on a
 /// mismatch, so a failed load leaves the module as it was. With strict = false,
 /// names missing from the file or unknown to the module are skipped.
 void load(nn::Module& module, const std::string& path, bool strict = true);

@@ -347,13 +347,4 @@ nn::StateDict load_safetensors(const std::string& path, std::map<std::string, st
 
 void save(const nn::Module& module, const std::string& path) { save_safetensors(module.state_dict(), path); }
 
-void load(nn::Module& module, const std::string& path, bool strict) {
-  const nn::StateDict state = load_safetensors(path);
-  try {
-    module.load_state_dict(state, strict);
-  } catch (const ValueError& e) {
-    fail<ValueError>("load: '{}': {}", path, e.what());
-  }
-}
-
 }  // namespace xgrad
