@@ -15,6 +15,13 @@ find_package(JPEG REQUIRED)                 # libjpeg-dev (libjpeg-turbo): decod
 # libzip-dev: the zip container of PyTorch checkpoints. Through pkg-config: Debian's
 # libzip-config.cmake also wants /usr/bin/zipcmp, which another package holds.
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip>=1.7)
+# ONNX export: libonnx-dev (its checker and shape inference) over protobuf. Its config
+# does not find protobuf itself, so Protobuf comes first.
+find_package(Protobuf 3.21 REQUIRED)
+find_package(ONNX REQUIRED)
+if(XGRAD_BUILD_EXAMPLES OR XGRAD_BUILD_BENCH)
+  find_package(CLI11 2.1 REQUIRED)          # libcli11-dev: the example and bench programs' command lines
+endif()
 if(XGRAD_BUILD_TESTS)
   find_package(Catch2 2.13 REQUIRED)
 endif()

@@ -8,6 +8,7 @@
 #include "xgrad/ops/math.hpp"
 #include "xgrad/ops/reduction.hpp"
 #include "xgrad/ops/shape.hpp"
+#include "ops/trace.hpp"
 
 namespace xgrad {
 
@@ -66,52 +67,72 @@ Tensor sum_to(const Tensor& t, const Shape& shape) {
 }
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = detail::binary_map("add", a, b, [](auto x, auto y) { return x + y; });
-  if (!detail::any_requires_grad({a, b})) return out;
-  return detail::record("AddBackward", {a, b}, out, [sa = a.shape(), sb = b.shape()](const BackwardArgs& args) {
-    const Tensor& g = args.grad();
-    return std::vector<Tensor>{args.needs_grad(0) ? sum_to(g, sa) : Tensor(),
-                               args.needs_grad(1) ? sum_to(g, sb) : Tensor()};
-  });
+  return detail::trace::traced(
+      "add",
+      [&]() -> Tensor {
+        Tensor out = detail::binary_map("add", a, b, [](auto x, auto y) { return x + y; });
+        if (!detail::any_requires_grad({a, b})) return out;
+        return detail::record("AddBackward", {a, b}, out, [sa = a.shape(), sb = b.shape()](const BackwardArgs& args) {
+          const Tensor& g = args.grad();
+          return std::vector<Tensor>{args.needs_grad(0) ? sum_to(g, sa) : Tensor(),
+                                     args.needs_grad(1) ? sum_to(g, sb) : Tensor()};
+        });
+      },
+      detail::trace::inputs(a, b));
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor out = detail::binary_map("sub", a, b, [](auto x, auto y) { return x - y; });
-  if (!detail::any_requires_grad({a, b})) return out;
-  return detail::record("SubBackward", {a, b}, out, [sa = a.shape(), sb = b.shape()](const BackwardArgs& args) {
-    const Tensor& g = args.grad();
-    return std::vector<Tensor>{args.needs_grad(0) ? sum_to(g, sa) : Tensor(),
-                               args.needs_grad(1) ? sum_to(neg(g), sb) : Tensor()};
-  });
+  return detail::trace::traced(
+      "sub",
+      [&]() -> Tensor {
+        Tensor out = detail::binary_map("sub", a, b, [](auto x, auto y) { return x - y; });
+        if (!detail::any_requires_grad({a, b})) return out;
+        return detail::record("SubBackward", {a, b}, out, [sa = a.shape(), sb = b.shape()](const BackwardArgs& args) {
+          const Tensor& g = args.grad();
+          return std::vector<Tensor>{args.needs_grad(0) ? sum_to(g, sa) : Tensor(),
+                                     args.needs_grad(1) ? sum_to(neg(g), sb) : Tensor()};
+        });
+      },
+      detail::trace::inputs(a, b));
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = detail::binary_map("mul", a, b, [](auto x, auto y) { return x * y; });
-  if (!detail::any_requires_grad({a, b})) return out;
-  return detail::record("MulBackward", {a, b}, out,
-                        [sa = SavedTensor(a), sb = SavedTensor(b)](const BackwardArgs& args) {
-                          // d(a*b)/da = b, d(a*b)/db = a
-                          const Tensor& g = args.grad();
-                          const Tensor va = sa.unpack("MulBackward"), vb = sb.unpack("MulBackward");
-                          return std::vector<Tensor>{args.needs_grad(0) ? sum_to(mul(g, vb), va.shape()) : Tensor(),
-                                                     args.needs_grad(1) ? sum_to(mul(g, va), vb.shape()) : Tensor()};
-                        });
+  return detail::trace::traced(
+      "mul",
+      [&]() -> Tensor {
+        Tensor out = detail::binary_map("mul", a, b, [](auto x, auto y) { return x * y; });
+        if (!detail::any_requires_grad({a, b})) return out;
+        return detail::record(
+            "MulBackward", {a, b}, out, [sa = SavedTensor(a), sb = SavedTensor(b)](const BackwardArgs& args) {
+              // d(a*b)/da = b, d(a*b)/db = a
+              const Tensor& g = args.grad();
+              const Tensor va = sa.unpack("MulBackward"), vb = sb.unpack("MulBackward");
+              return std::vector<Tensor>{args.needs_grad(0) ? sum_to(mul(g, vb), va.shape()) : Tensor(),
+                                         args.needs_grad(1) ? sum_to(mul(g, va), vb.shape()) : Tensor()};
+            });
+      },
+      detail::trace::inputs(a, b));
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  Tensor out = detail::binary_map("div", a, b, [](auto x, auto y) { return x / y; });
-  if (!detail::any_requires_grad({a, b})) return out;
-  return detail::record("DivBackward", {a, b}, out,
-                        [sa = a.shape(), sb = SavedTensor(b), so = SavedTensor::output(out)](const BackwardArgs& args) {
-                          // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b (no b^2 to overflow)
-                          const Tensor& g = args.grad();
-                          const Tensor vb = sb.unpack("DivBackward");
-                          Tensor ga, gb;
-                          if (args.needs_grad(0)) ga = sum_to(div(g, vb), sa);
-                          if (args.needs_grad(1))
-                            gb = sum_to(neg(div(mul(g, so.unpack("DivBackward")), vb)), vb.shape());
-                          return std::vector<Tensor>{ga, gb};
-                        });
+  return detail::trace::traced(
+      "div",
+      [&]() -> Tensor {
+        Tensor out = detail::binary_map("div", a, b, [](auto x, auto y) { return x / y; });
+        if (!detail::any_requires_grad({a, b})) return out;
+        return detail::record(
+            "DivBackward", {a, b}, out,
+            [sa = a.shape(), sb = SavedTensor(b), so = SavedTensor::output(out)](const BackwardArgs& args) {
+              // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b (no b^2 to overflow)
+              const Tensor& g = args.grad();
+              const Tensor vb = sb.unpack("DivBackward");
+              Tensor ga, gb;
+              if (args.needs_grad(0)) ga = sum_to(div(g, vb), sa);
+              if (args.needs_grad(1)) gb = sum_to(neg(div(mul(g, so.unpack("DivBackward")), vb)), vb.shape());
+              return std::vector<Tensor>{ga, gb};
+            });
+      },
+      detail::trace::inputs(a, b));
 }
 
 namespace {
@@ -136,43 +157,90 @@ T as(T, double v) {
 }  // namespace
 
 Tensor add(const Tensor& a, double b) {
-  return linear_in_x("add", "AddScalarBackward", a, 1.0, [b](auto v) { return v + as(v, b); });
+  return detail::trace::traced(
+      "add",
+      [&]() -> Tensor { return linear_in_x("add", "AddScalarBackward", a, 1.0, [b](auto v) { return v + as(v, b); }); },
+      [&](const detail::trace::Scope& s, const Tensor&) {
+        return detail::trace::Call{{a, s.constant(b, a)}};
+      });
 }
 Tensor sub(const Tensor& a, double b) {
-  return linear_in_x("sub", "SubScalarBackward", a, 1.0, [b](auto v) { return v - as(v, b); });
+  return detail::trace::traced(
+      "sub",
+      [&]() -> Tensor { return linear_in_x("sub", "SubScalarBackward", a, 1.0, [b](auto v) { return v - as(v, b); }); },
+      [&](const detail::trace::Scope& s, const Tensor&) {
+        return detail::trace::Call{{a, s.constant(b, a)}};
+      });
 }
 Tensor mul(const Tensor& a, double b) {
-  return linear_in_x("mul", "MulScalarBackward", a, b, [b](auto v) { return v * as(v, b); });
+  return detail::trace::traced(
+      "mul",
+      [&]() -> Tensor { return linear_in_x("mul", "MulScalarBackward", a, b, [b](auto v) { return v * as(v, b); }); },
+      [&](const detail::trace::Scope& s, const Tensor&) {
+        return detail::trace::Call{{a, s.constant(b, a)}};
+      });
 }
 Tensor div(const Tensor& a, double b) {
-  return linear_in_x("div", "DivScalarBackward", a, 1.0 / b, [b](auto v) { return v / as(v, b); });
+  return detail::trace::traced(
+      "div",
+      [&]() -> Tensor {
+        return linear_in_x("div", "DivScalarBackward", a, 1.0 / b, [b](auto v) { return v / as(v, b); });
+      },
+      [&](const detail::trace::Scope& s, const Tensor&) {
+        return detail::trace::Call{{a, s.constant(b, a)}};
+      });
 }
 Tensor rsub(const Tensor& a, double b) {
-  return linear_in_x("rsub", "RsubScalarBackward", a, -1.0, [b](auto v) { return as(v, b) - v; });
+  return detail::trace::traced(
+      "sub",
+      [&]() -> Tensor {
+        return linear_in_x("rsub", "RsubScalarBackward", a, -1.0, [b](auto v) { return as(v, b) - v; });
+      },
+      [&](const detail::trace::Scope& s, const Tensor&) {
+        return detail::trace::Call{{s.constant(b, a), a}};
+      });
 }
 Tensor neg(const Tensor& x) {
-  return linear_in_x("neg", "NegBackward", x, -1.0, [](auto v) { return -v; });
+  return detail::trace::traced(
+      "neg", [&]() -> Tensor { return linear_in_x("neg", "NegBackward", x, -1.0, [](auto v) { return -v; }); },
+      detail::trace::inputs(x));
 }
 
 Tensor rdiv(const Tensor& a, double b) {
-  Tensor out = detail::unary_map("rdiv", a, [b](auto v) { return as(v, b) / v; });
-  if (!detail::any_requires_grad({a})) return out;
-  return detail::record("RdivScalarBackward", {a}, out,
-                        [sa = SavedTensor(a), so = SavedTensor::output(out)](const BackwardArgs& args) {
-                          // d(b/a)/da = -b/a^2 = -out/a
-                          const Tensor va = sa.unpack("RdivScalarBackward");
-                          return std::vector<Tensor>{neg(div(mul(args.grad(), so.unpack("RdivScalarBackward")), va))};
-                        });
+  return detail::trace::traced(
+      "div",
+      [&]() -> Tensor {
+        Tensor out = detail::unary_map("rdiv", a, [b](auto v) { return as(v, b) / v; });
+        if (!detail::any_requires_grad({a})) return out;
+        return detail::record(
+            "RdivScalarBackward", {a}, out,
+            [sa = SavedTensor(a), so = SavedTensor::output(out)](const BackwardArgs& args) {
+              // d(b/a)/da = -b/a^2 = -out/a
+              const Tensor va = sa.unpack("RdivScalarBackward");
+              return std::vector<Tensor>{neg(div(mul(args.grad(), so.unpack("RdivScalarBackward")), va))};
+            });
+      },
+      [&](const detail::trace::Scope& s, const Tensor&) {
+        return detail::trace::Call{{s.constant(b, a), a}};
+      });
 }
 
 Tensor pow(const Tensor& x, double exponent) {
-  Tensor out = detail::unary_map("pow", x, [exponent](auto v) { return std::pow(v, static_cast<decltype(v)>(exponent)); });
-  if (!detail::any_requires_grad({x})) return out;
-  return detail::record("PowScalarBackward", {x}, out, [sx = SavedTensor(x), exponent](const BackwardArgs& args) {
-    if (exponent == 0.0) return std::vector<Tensor>{zeros_like(args.grad())};
-    const Tensor vx = sx.unpack("PowScalarBackward");
-    return std::vector<Tensor>{mul(args.grad(), mul(pow(vx, exponent - 1.0), exponent))};
-  });
+  return detail::trace::traced(
+      "pow",
+      [&]() -> Tensor {
+        Tensor out =
+            detail::unary_map("pow", x, [exponent](auto v) { return std::pow(v, static_cast<decltype(v)>(exponent)); });
+        if (!detail::any_requires_grad({x})) return out;
+        return detail::record("PowScalarBackward", {x}, out, [sx = SavedTensor(x), exponent](const BackwardArgs& args) {
+          if (exponent == 0.0) return std::vector<Tensor>{zeros_like(args.grad())};
+          const Tensor vx = sx.unpack("PowScalarBackward");
+          return std::vector<Tensor>{mul(args.grad(), mul(pow(vx, exponent - 1.0), exponent))};
+        });
+      },
+      [&](const detail::trace::Scope& s, const Tensor&) {
+        return detail::trace::Call{{x, s.constant(exponent, x)}};
+      });
 }
 
 namespace {
@@ -199,29 +267,35 @@ std::vector<Tensor> pow_gradients_recorded(const BackwardArgs& args, const Tenso
 }  // namespace
 
 Tensor pow(const Tensor& base, const Tensor& exponent) {
-  Tensor out = detail::binary_map("pow", base, exponent, [](auto b, auto e) { return std::pow(b, e); });
-  if (!detail::any_requires_grad({base, exponent})) return out;
-  return detail::record(
-      "PowBackward", {base, exponent}, out,
-      [sb = SavedTensor(base), se = SavedTensor(exponent)](const BackwardArgs& args) {
-        const Tensor& g = args.grad();
-        const Tensor vb = sb.unpack("PowBackward"), ve = se.unpack("PowBackward");
-        Tensor gb, ge;
-        // d(b^e)/db = e * b^(e-1), taken as 0 where e == 0 (so 0^0 has gradient 0);
-        // d(b^e)/de = b^e * log(b), taken as 0 where b == 0 and e >= 0 (as PyTorch).
-        if (detail::creating_graph()) return pow_gradients_recorded(args, vb, ve);
-        if (args.needs_grad(0))
-          gb = sum_to(mul(g, detail::binary_map("PowBackward", vb, ve,
-                                                [](auto b, auto e) { return e == 0 ? 0 * e : e * std::pow(b, e - 1); })),
-                      vb.shape());
-        if (args.needs_grad(1))
-          ge = sum_to(mul(g, detail::binary_map("PowBackward", vb, ve,
-                                                [](auto b, auto e) {
-                                                  return b == 0 && e >= 0 ? 0 * e : std::pow(b, e) * std::log(b);
-                                                })),
-                      ve.shape());
-        return std::vector<Tensor>{gb, ge};
-      });
+  return detail::trace::traced(
+      "pow",
+      [&]() -> Tensor {
+        Tensor out = detail::binary_map("pow", base, exponent, [](auto b, auto e) { return std::pow(b, e); });
+        if (!detail::any_requires_grad({base, exponent})) return out;
+        return detail::record(
+            "PowBackward", {base, exponent}, out,
+            [sb = SavedTensor(base), se = SavedTensor(exponent)](const BackwardArgs& args) {
+              const Tensor& g = args.grad();
+              const Tensor vb = sb.unpack("PowBackward"), ve = se.unpack("PowBackward");
+              Tensor gb, ge;
+              // d(b^e)/db = e * b^(e-1), taken as 0 where e == 0 (so 0^0 has gradient 0);
+              // d(b^e)/de = b^e * log(b), taken as 0 where b == 0 and e >= 0 (as PyTorch).
+              if (detail::creating_graph()) return pow_gradients_recorded(args, vb, ve);
+              if (args.needs_grad(0))
+                gb = sum_to(
+                    mul(g, detail::binary_map("PowBackward", vb, ve,
+                                              [](auto b, auto e) { return e == 0 ? 0 * e : e * std::pow(b, e - 1); })),
+                    vb.shape());
+              if (args.needs_grad(1))
+                ge = sum_to(mul(g, detail::binary_map("PowBackward", vb, ve,
+                                                      [](auto b, auto e) {
+                                                        return b == 0 && e >= 0 ? 0 * e : std::pow(b, e) * std::log(b);
+                                                      })),
+                            ve.shape());
+              return std::vector<Tensor>{gb, ge};
+            });
+      },
+      detail::trace::inputs(base, exponent));
 }
 
 // Operators

@@ -26,6 +26,7 @@
 #include "ops/elementwise.hpp"
 #include "ops/spatial.hpp"
 #include "xgrad/ops/reduction.hpp"
+#include "ops/trace.hpp"
 
 namespace xgrad {
 
@@ -275,6 +276,7 @@ Tensor record_conv(std::string node, Direction direction, const ConvGeometry& g,
 
 Tensor conv_nd(const char* op, std::size_t dims, const Tensor& input, const Tensor& weight, const Tensor& bias,
                const ConvOptions& options) {
+  const detail::trace::Scope scope;
   check_operands(op, dims, input, weight, bias, options.groups, false);
   const Spatial in = spatial_sizes(input), kernel = spatial_sizes(weight);
   const Spatial stride = detail::expand_spatial(op, "stride", options.stride, dims, 1);
@@ -288,11 +290,16 @@ Tensor conv_nd(const char* op, std::size_t dims, const Tensor& input, const Tens
          kernel[d], stride[d], padding.begin[d], dilation[d]});
   const ConvGeometry g = make_geometry(input.size(0), options.groups, input.size(1), weight.size(0), spatial);
   const Tensor out = data_pass(Direction::forward, g, input, weight, bias, image_shape(g, g.y_channels, g.out, dims));
+  if (scope.recording())
+    scope.record("conv", {input, weight, bias}, out,
+                 {{"stride", stride}, {"pad_begin", padding.begin}, {"pad_end", padding.end}, {"dilation", dilation},
+                  {"groups", options.groups}});
   return record_conv(fmt::format("Conv{}dBackward", dims), Direction::forward, g, input, weight, bias, out);
 }
 
 Tensor conv_transpose_nd(const char* op, std::size_t dims, const Tensor& input, const Tensor& weight,
                          const Tensor& bias, const ConvTransposeOptions& options) {
+  const detail::trace::Scope scope;
   check_operands(op, dims, input, weight, bias, options.groups, true);
   const Spatial in = spatial_sizes(input), kernel = spatial_sizes(weight);
   const Spatial stride = detail::expand_spatial(op, "stride", options.stride, dims, 1);
@@ -315,6 +322,10 @@ Tensor conv_transpose_nd(const char* op, std::size_t dims, const Tensor& input, 
   const ConvGeometry g =
       make_geometry(input.size(0), options.groups, weight.size(1) * options.groups, input.size(1), spatial);
   const Tensor out = data_pass(Direction::backward, g, input, weight, bias, image_shape(g, g.x_channels, g.in, dims));
+  if (scope.recording())
+    scope.record("conv_transpose", {input, weight, bias}, out,
+                 {{"stride", stride}, {"padding", padding}, {"output_padding", output_padding}, {"dilation", dilation},
+                  {"groups", options.groups}});
   return record_conv(fmt::format("ConvTranspose{}dBackward", dims), Direction::backward, g, input, weight, bias, out);
 }
 

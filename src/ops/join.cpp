@@ -5,6 +5,7 @@
 #include "tensor/tensor_impl.hpp"
 #include "util/check.hpp"
 #include "xgrad/ops/shape.hpp"
+#include "ops/trace.hpp"
 
 namespace xgrad {
 
@@ -36,39 +37,47 @@ bool agree_except(const Shape& a, const Shape& b, std::size_t dim) {
 }  // namespace
 
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
-  check_joinable("cat", tensors);
-  const Shape& first = tensors[0].shape();
-  if (first.empty()) fail<ShapeError>("cat: tensor 0 has shape []; 0-d tensors cannot be concatenated (use stack)");
-  const auto d = static_cast<std::size_t>(detail::wrap_dim("cat", dim, tensors[0].dim()));
-  Shape out_shape = first;
-  out_shape[d] = 0;
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    if (!agree_except(tensors[i].shape(), first, d))
-      fail<ShapeError>(
-          "cat: tensor {} has shape {} but tensor 0 has shape {}; they must match in every dim except dim {}", i,
-          str(tensors[i].shape()), str(first), d);
-    out_shape[d] += tensors[i].shape()[d];
-  }
+  return detail::trace::traced(
+      "cat",
+      [&]() -> Tensor {
+        check_joinable("cat", tensors);
+        const Shape& first = tensors[0].shape();
+        if (first.empty())
+          fail<ShapeError>("cat: tensor 0 has shape []; 0-d tensors cannot be concatenated (use stack)");
+        const auto d = static_cast<std::size_t>(detail::wrap_dim("cat", dim, tensors[0].dim()));
+        Shape out_shape = first;
+        out_shape[d] = 0;
+        for (std::size_t i = 0; i < tensors.size(); ++i) {
+          if (!agree_except(tensors[i].shape(), first, d))
+            fail<ShapeError>(
+                "cat: tensor {} has shape {} but tensor 0 has shape {}; they must match in every dim except dim {}", i,
+                str(tensors[i].shape()), str(first), d);
+          out_shape[d] += tensors[i].shape()[d];
+        }
 
-  Tensor out = detail::make_tensor(out_shape, tensors[0].dtype());
-  std::vector<std::int64_t> starts, sizes;  // each input's place along d
-  std::int64_t start = 0;
-  for (const Tensor& t : tensors) {
-    starts.push_back(start);
-    sizes.push_back(t.shape()[d]);
-    narrow(out, static_cast<std::int64_t>(d), start, sizes.back()).copy_(t);
-    start += sizes.back();
-  }
+        Tensor out = detail::make_tensor(out_shape, tensors[0].dtype());
+        std::vector<std::int64_t> starts, sizes;  // each input's place along d
+        std::int64_t start = 0;
+        for (const Tensor& t : tensors) {
+          starts.push_back(start);
+          sizes.push_back(t.shape()[d]);
+          narrow(out, static_cast<std::int64_t>(d), start, sizes.back()).copy_(t);
+          start += sizes.back();
+        }
 
-  if (!detail::any_requires_grad(tensors)) return out;
-  return detail::record("CatBackward", tensors, out,
-                        [starts, sizes, dim = static_cast<std::int64_t>(d)](const BackwardArgs& args) {
-                          // Input i's gradient is its slice of g along dim: [..., sizes[i], ...].
-                          std::vector<Tensor> grads(starts.size());
-                          for (std::size_t i = 0; i < grads.size(); ++i)
-                            if (args.needs_grad(i)) grads[i] = narrow(args.grad(), dim, starts[i], sizes[i]);
-                          return grads;
-                        });
+        if (!detail::any_requires_grad(tensors)) return out;
+        return detail::record("CatBackward", tensors, out,
+                              [starts, sizes, dim = static_cast<std::int64_t>(d)](const BackwardArgs& args) {
+                                // Input i's gradient is its slice of g along dim: [..., sizes[i], ...].
+                                std::vector<Tensor> grads(starts.size());
+                                for (std::size_t i = 0; i < grads.size(); ++i)
+                                  if (args.needs_grad(i)) grads[i] = narrow(args.grad(), dim, starts[i], sizes[i]);
+                                return grads;
+                              });
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{tensors, {{"dim", dim}}};
+      });
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {

@@ -18,6 +18,7 @@
 #include "ops/elementwise.hpp"
 #include "xgrad/ops/reduction.hpp"
 #include "xgrad/ops/shape.hpp"
+#include "ops/trace.hpp"
 
 namespace xgrad {
 
@@ -133,98 +134,111 @@ Tensor matmul_grad_b(const Tensor& a2, const Tensor& g, const Shape& b2_shape) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  detail::check_defined("matmul", a, "first input");
-  detail::check_defined("matmul", b, "second input");
-  detail::check_same_dtype("matmul", a, b);
-  detail::check_floating("matmul", a);
-  if (a.dim() == 0 || b.dim() == 0)
-    fail<ShapeError>("matmul: both operands need at least 1 dim, got shapes {} and {}", str(a.shape()), str(b.shape()));
-  Tensor left, right;  // [..., M, K] and [..., K, N]
-  {
-    NoGradGuard no_grad;
-    left = as_left_matrix(a);
-    right = as_right_matrix(b);
-  }
-  if (left.size(-1) != right.size(-2))
-    fail<ShapeError>("matmul: shapes {} and {} cannot be multiplied ({} != {})", str(a.shape()), str(b.shape()),
-                     left.size(-1), right.size(-2));
-  const Shape batch = batch_shape(a, b, left, right);
-  Shape out_shape = batch;
-  if (a.dim() > 1) out_shape.push_back(left.size(-2));
-  if (b.dim() > 1) out_shape.push_back(right.size(-1));
-  Tensor out = detail::make_tensor(out_shape, a.dtype());
-  multiply_into(left, right, batch, out);
+  return detail::trace::traced(
+      "matmul",
+      [&]() -> Tensor {
+        detail::check_defined("matmul", a, "first input");
+        detail::check_defined("matmul", b, "second input");
+        detail::check_same_dtype("matmul", a, b);
+        detail::check_floating("matmul", a);
+        if (a.dim() == 0 || b.dim() == 0)
+          fail<ShapeError>("matmul: both operands need at least 1 dim, got shapes {} and {}", str(a.shape()),
+                           str(b.shape()));
+        Tensor left, right;  // [..., M, K] and [..., K, N]
+        {
+          NoGradGuard no_grad;
+          left = as_left_matrix(a);
+          right = as_right_matrix(b);
+        }
+        if (left.size(-1) != right.size(-2))
+          fail<ShapeError>("matmul: shapes {} and {} cannot be multiplied ({} != {})", str(a.shape()), str(b.shape()),
+                           left.size(-1), right.size(-2));
+        const Shape batch = batch_shape(a, b, left, right);
+        Shape out_shape = batch;
+        if (a.dim() > 1) out_shape.push_back(left.size(-2));
+        if (b.dim() > 1) out_shape.push_back(right.size(-1));
+        Tensor out = detail::make_tensor(out_shape, a.dtype());
+        multiply_into(left, right, batch, out);
 
-  if (!detail::any_requires_grad({a, b})) return out;
-  return detail::record(
-      "MatmulBackward", {a, b}, out,
-      [sa = SavedTensor(a), sb = SavedTensor(b), a_shape = a.shape(), b_shape = b.shape()](const BackwardArgs& args) {
-        // g [..., M, N] in the matrix forms: a 1-D operand's dim comes back.
-        Tensor g = args.grad();
-        if (b_shape.size() == 1) g = unsqueeze(g, -1);
-        if (a_shape.size() == 1) g = unsqueeze(g, -2);
-        Tensor ga, gb;
-        if (args.needs_grad(0)) {
-          // dA = dC·Bᵀ [batch..., M, K], summed over the batch dims a was broadcast along
-          // (and over the row dim of a 1-D a).
-          const Tensor b2 = as_right_matrix(sb.unpack("MatmulBackward"));
-          ga = sum_to(matmul(g, transpose(b2, -1, -2)), a_shape);
-        }
-        if (args.needs_grad(1)) {
-          const Tensor a2 = as_left_matrix(sa.unpack("MatmulBackward"));
-          const Shape b2_shape = b_shape.size() == 1 ? Shape{b_shape[0], 1} : b_shape;
-          gb = reshape(matmul_grad_b(a2, g, b2_shape), b_shape);
-        }
-        return std::vector<Tensor>{ga, gb};
-      });
+        if (!detail::any_requires_grad({a, b})) return out;
+        return detail::record("MatmulBackward", {a, b}, out,
+                              [sa = SavedTensor(a), sb = SavedTensor(b), a_shape = a.shape(),
+                               b_shape = b.shape()](const BackwardArgs& args) {
+                                // g [..., M, N] in the matrix forms: a 1-D operand's dim comes back.
+                                Tensor g = args.grad();
+                                if (b_shape.size() == 1) g = unsqueeze(g, -1);
+                                if (a_shape.size() == 1) g = unsqueeze(g, -2);
+                                Tensor ga, gb;
+                                if (args.needs_grad(0)) {
+                                  // dA = dC·Bᵀ [batch..., M, K], summed over the batch dims a was broadcast along
+                                  // (and over the row dim of a 1-D a).
+                                  const Tensor b2 = as_right_matrix(sb.unpack("MatmulBackward"));
+                                  ga = sum_to(matmul(g, transpose(b2, -1, -2)), a_shape);
+                                }
+                                if (args.needs_grad(1)) {
+                                  const Tensor a2 = as_left_matrix(sa.unpack("MatmulBackward"));
+                                  const Shape b2_shape = b_shape.size() == 1 ? Shape{b_shape[0], 1} : b_shape;
+                                  gb = reshape(matmul_grad_b(a2, g, b2_shape), b_shape);
+                                }
+                                return std::vector<Tensor>{ga, gb};
+                              });
+      },
+      detail::trace::inputs(a, b));
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  detail::check_defined("linear", x);
-  detail::check_defined("linear", weight, "weight");
-  detail::check_same_dtype("linear", x, weight);
-  detail::check_floating("linear", x);
-  if (weight.dim() != 2) fail<ShapeError>("linear: weight must be 2-D [out, in], got shape {}", str(weight.shape()));
-  if (x.dim() == 0) fail<ShapeError>("linear: input must have at least 1 dim (features last), got shape []");
-  const std::int64_t out_features = weight.size(0), in_features = weight.size(1);
-  if (x.size(-1) != in_features)
-    fail<ShapeError>("linear: input has {} features but weight expects {} (input {}, weight {})", x.size(-1),
-                     in_features, str(x.shape()), str(weight.shape()));
-  if (bias.defined()) {
-    detail::check_same_dtype("linear", x, bias);
-    if (bias.shape() != Shape{out_features})
-      fail<ShapeError>("linear: bias has shape {} but weight {} needs [{}]", str(bias.shape()), str(weight.shape()),
-                       out_features);
-  }
+  return detail::trace::traced(
+      "linear",
+      [&]() -> Tensor {
+        detail::check_defined("linear", x);
+        detail::check_defined("linear", weight, "weight");
+        detail::check_same_dtype("linear", x, weight);
+        detail::check_floating("linear", x);
+        if (weight.dim() != 2)
+          fail<ShapeError>("linear: weight must be 2-D [out, in], got shape {}", str(weight.shape()));
+        if (x.dim() == 0) fail<ShapeError>("linear: input must have at least 1 dim (features last), got shape []");
+        const std::int64_t out_features = weight.size(0), in_features = weight.size(1);
+        if (x.size(-1) != in_features)
+          fail<ShapeError>("linear: input has {} features but weight expects {} (input {}, weight {})", x.size(-1),
+                           in_features, str(x.shape()), str(weight.shape()));
+        if (bias.defined()) {
+          detail::check_same_dtype("linear", x, bias);
+          if (bias.shape() != Shape{out_features})
+            fail<ShapeError>("linear: bias has shape {} but weight {} needs [{}]", str(bias.shape()),
+                             str(weight.shape()), out_features);
+        }
 
-  Shape out_shape = x.shape();
-  out_shape.back() = out_features;
-  Tensor out = detail::make_tensor(out_shape, x.dtype());
-  if (bias.defined()) out.copy_(bias);  // every row starts as the bias, then C += x·Wᵀ
-  {
-    NoGradGuard no_grad;
-    const Tensor x_rows = as_rows(x);  // [rows, in]
-    const GemmOperand rows = gemm_operand(x_rows), w = gemm_operand(weight);
-    detail::visit_floating(x.dtype(), "linear", [&]<class T>() {
-      // op(B) = Wᵀ: a row-major W is read transposed, a transposed view of W as it is.
-      kernels::gemm<T>(rows.transposed, !w.transposed, x_rows.size(0), out_features, in_features, T(1),
-                       detail::element_ptr<T>(rows.data), rows.ld, detail::element_ptr<T>(w.data), w.ld,
-                       T(bias.defined() ? 1 : 0), detail::element_ptr<T>(out), out_features);
-    });
-  }
+        Shape out_shape = x.shape();
+        out_shape.back() = out_features;
+        Tensor out = detail::make_tensor(out_shape, x.dtype());
+        if (bias.defined()) out.copy_(bias);  // every row starts as the bias, then C += x·Wᵀ
+        {
+          NoGradGuard no_grad;
+          const Tensor x_rows = as_rows(x);  // [rows, in]
+          const GemmOperand rows = gemm_operand(x_rows), w = gemm_operand(weight);
+          detail::visit_floating(x.dtype(), "linear", [&]<class T>() {
+            // op(B) = Wᵀ: a row-major W is read transposed, a transposed view of W as it is.
+            kernels::gemm<T>(rows.transposed, !w.transposed, x_rows.size(0), out_features, in_features, T(1),
+                             detail::element_ptr<T>(rows.data), rows.ld, detail::element_ptr<T>(w.data), w.ld,
+                             T(bias.defined() ? 1 : 0), detail::element_ptr<T>(out), out_features);
+          });
+        }
 
-  if (!detail::any_requires_grad({x, weight, bias})) return out;
-  return detail::record("LinearBackward", {x, weight, bias}, out,
-                        [sx = SavedTensor(x), sw = SavedTensor(weight), x_shape = x.shape()](const BackwardArgs& args) {
-                          const Tensor g = as_rows(args.grad());  // [rows, out]
-                          Tensor gx, gw, gb;
-                          // dx = g·W: [rows, out]·[out, in] -> [rows, in], back to x's shape
-                          if (args.needs_grad(0)) gx = reshape(matmul(g, sw.unpack("LinearBackward")), x_shape);
-                          // dW = gᵀ·x: [out, rows]·[rows, in] -> [out, in]
-                          if (args.needs_grad(1)) gw = matmul(transpose(g, 0, 1), as_rows(sx.unpack("LinearBackward")));
-                          if (args.needs_grad(2)) gb = sum(g, 0);  // [out]
-                          return std::vector<Tensor>{gx, gw, gb};
-                        });
+        if (!detail::any_requires_grad({x, weight, bias})) return out;
+        return detail::record(
+            "LinearBackward", {x, weight, bias}, out,
+            [sx = SavedTensor(x), sw = SavedTensor(weight), x_shape = x.shape()](const BackwardArgs& args) {
+              const Tensor g = as_rows(args.grad());  // [rows, out]
+              Tensor gx, gw, gb;
+              // dx = g·W: [rows, out]·[out, in] -> [rows, in], back to x's shape
+              if (args.needs_grad(0)) gx = reshape(matmul(g, sw.unpack("LinearBackward")), x_shape);
+              // dW = gᵀ·x: [out, rows]·[rows, in] -> [out, in]
+              if (args.needs_grad(1)) gw = matmul(transpose(g, 0, 1), as_rows(sx.unpack("LinearBackward")));
+              if (args.needs_grad(2)) gb = sum(g, 0);  // [out]
+              return std::vector<Tensor>{gx, gw, gb};
+            });
+      },
+      detail::trace::inputs(x, weight, bias));
 }
 
 }  // namespace xgrad

@@ -13,6 +13,7 @@
 #include "xgrad/ops/math.hpp"
 #include "xgrad/ops/reduction.hpp"
 #include "xgrad/ops/shape.hpp"
+#include "ops/trace.hpp"
 
 namespace xgrad {
 
@@ -158,46 +159,55 @@ Tensor batch_norm_composite(const std::vector<Tensor>& in, const NormStatistics&
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, const BatchNormOptions& options) {
-  check_batch_norm(input, running_mean, running_var, weight, bias, options);
-  const kernels::NormLayout layout = norm_layout(input);
-  const Tensor x = contiguous_values(input);
-  const Tensor gamma = contiguous_values(weight);
-  const Tensor beta = contiguous_values(bias);
-  Tensor out = detail::make_tensor(input.shape(), input.dtype());
-  NormStatistics stats;
-  if (options.training) {
-    const Tensor var = detail::make_tensor({layout.channels}, input.dtype());
-    stats = normalise_with_batch(layout, x, gamma, beta, options.eps, out, var);
-    if (running_mean.defined())
-      update_running_stats(running_mean, running_var, stats.mean, var, layout.per_channel(), options.momentum);
-  } else {
-    stats = normalise_with_running(layout, x, running_mean, running_var, gamma, beta, options.eps, out);
-  }
-  if (!detail::any_requires_grad({input, weight, bias})) return out;
-  return detail::record(
-      "BatchNormBackward", {input, weight, bias}, out,
-      [sx = SavedTensor(input), sw = SavedTensor(weight), sb = SavedTensor(bias), stats, layout, eps = options.eps,
-       training = options.training](const BackwardArgs& args) {
-        // grad [N, C, *] -> input [N, C, *], weight [C], bias [C]
-        if (detail::creating_graph())
-          return detail::gradients_by_recomputation(
-              [&](const std::vector<Tensor>& in) { return batch_norm_composite(in, stats, eps, training); },
-              {sx.unpack("BatchNormBackward"), sw.unpack("BatchNormBackward"), sb.unpack("BatchNormBackward")},
-              args.grad(), args.needs);
-        const Tensor saved_input = contiguous_values(sx.unpack("BatchNormBackward"));
-        const Tensor saved_weight = contiguous_values(sw.unpack("BatchNormBackward"));
-        const Tensor dy = contiguous_values(args.grad());
-        const DType type = saved_input.dtype();
-        const Tensor dx = args.needs_grad(0) ? detail::make_tensor(saved_input.shape(), type) : Tensor();
-        const Tensor dgamma = args.needs_grad(1) ? detail::make_tensor({layout.channels}, type) : Tensor();
-        const Tensor dbeta = args.needs_grad(2) ? detail::make_tensor({layout.channels}, type) : Tensor();
-        detail::visit_floating(type, "BatchNormBackward", [&]<class T>() {
-          kernels::batch_norm_backward<T>(layout, training, detail::element_ptr<T>(dy),
-                                          detail::element_ptr<T>(saved_input), detail::element_ptr<T>(stats.mean),
-                                          detail::element_ptr<T>(stats.invstd), data_or_null<T>(saved_weight),
-                                          data_or_null<T>(dx), data_or_null<T>(dbeta), data_or_null<T>(dgamma));
-        });
-        return std::vector<Tensor>{dx, dgamma, dbeta};
+  return detail::trace::traced(
+      "batch_norm",
+      [&]() -> Tensor {
+        check_batch_norm(input, running_mean, running_var, weight, bias, options);
+        const kernels::NormLayout layout = norm_layout(input);
+        const Tensor x = contiguous_values(input);
+        const Tensor gamma = contiguous_values(weight);
+        const Tensor beta = contiguous_values(bias);
+        Tensor out = detail::make_tensor(input.shape(), input.dtype());
+        NormStatistics stats;
+        if (options.training) {
+          const Tensor var = detail::make_tensor({layout.channels}, input.dtype());
+          stats = normalise_with_batch(layout, x, gamma, beta, options.eps, out, var);
+          if (running_mean.defined())
+            update_running_stats(running_mean, running_var, stats.mean, var, layout.per_channel(), options.momentum);
+        } else {
+          stats = normalise_with_running(layout, x, running_mean, running_var, gamma, beta, options.eps, out);
+        }
+        if (!detail::any_requires_grad({input, weight, bias})) return out;
+        return detail::record(
+            "BatchNormBackward", {input, weight, bias}, out,
+            [sx = SavedTensor(input), sw = SavedTensor(weight), sb = SavedTensor(bias), stats, layout,
+             eps = options.eps, training = options.training](const BackwardArgs& args) {
+              // grad [N, C, *] -> input [N, C, *], weight [C], bias [C]
+              if (detail::creating_graph())
+                return detail::gradients_by_recomputation(
+                    [&](const std::vector<Tensor>& in) { return batch_norm_composite(in, stats, eps, training); },
+                    {sx.unpack("BatchNormBackward"), sw.unpack("BatchNormBackward"), sb.unpack("BatchNormBackward")},
+                    args.grad(), args.needs);
+              const Tensor saved_input = contiguous_values(sx.unpack("BatchNormBackward"));
+              const Tensor saved_weight = contiguous_values(sw.unpack("BatchNormBackward"));
+              const Tensor dy = contiguous_values(args.grad());
+              const DType type = saved_input.dtype();
+              const Tensor dx = args.needs_grad(0) ? detail::make_tensor(saved_input.shape(), type) : Tensor();
+              const Tensor dgamma = args.needs_grad(1) ? detail::make_tensor({layout.channels}, type) : Tensor();
+              const Tensor dbeta = args.needs_grad(2) ? detail::make_tensor({layout.channels}, type) : Tensor();
+              detail::visit_floating(type, "BatchNormBackward", [&]<class T>() {
+                kernels::batch_norm_backward<T>(layout, training, detail::element_ptr<T>(dy),
+                                                detail::element_ptr<T>(saved_input), detail::element_ptr<T>(stats.mean),
+                                                detail::element_ptr<T>(stats.invstd), data_or_null<T>(saved_weight),
+                                                data_or_null<T>(dx), data_or_null<T>(dbeta), data_or_null<T>(dgamma));
+              });
+              return std::vector<Tensor>{dx, dgamma, dbeta};
+            });
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{
+            {input, weight, bias, running_mean, running_var},
+            {{"training", std::int64_t{options.training}}, {"momentum", options.momentum}, {"eps", options.eps}}};
       });
 }
 
@@ -222,20 +232,28 @@ Tensor dropout_mask(const Shape& shape, DType dtype, double p, Generator& genera
 }  // namespace
 
 Tensor dropout(const Tensor& input, const DropoutOptions& options, Generator* generator) {
-  detail::check_defined("dropout", input);
-  detail::check_floating("dropout", input);
-  if (!(options.p >= 0.0 && options.p <= 1.0)) fail<ValueError>("dropout: p must be in [0, 1], got {}", options.p);
-  if (!options.training || options.p == 0.0) return input;
-  const Tensor mask =
-      dropout_mask(input.shape(), input.dtype(), options.p, generator ? *generator : default_generator());
-  auto times = [](auto a, auto b) { return a * b; };
-  Tensor out = detail::binary_map("dropout", input, mask, times);
-  if (!detail::any_requires_grad({input})) return out;
-  // The mask is a private tensor (not the output), so it is kept as it is.
-  return detail::record("DropoutBackward", {input}, out, [mask, times](const BackwardArgs& args) {
-    if (detail::creating_graph()) return std::vector<Tensor>{mul(args.grad(), mask)};
-    return std::vector<Tensor>{detail::binary_map("DropoutBackward", args.grad(), mask, times)};
-  });
+  return detail::trace::traced(
+      "dropout",
+      [&]() -> Tensor {
+        detail::check_defined("dropout", input);
+        detail::check_floating("dropout", input);
+        if (!(options.p >= 0.0 && options.p <= 1.0))
+          fail<ValueError>("dropout: p must be in [0, 1], got {}", options.p);
+        if (!options.training || options.p == 0.0) return input;
+        const Tensor mask =
+            dropout_mask(input.shape(), input.dtype(), options.p, generator ? *generator : default_generator());
+        auto times = [](auto a, auto b) { return a * b; };
+        Tensor out = detail::binary_map("dropout", input, mask, times);
+        if (!detail::any_requires_grad({input})) return out;
+        // The mask is a private tensor (not the output), so it is kept as it is.
+        return detail::record("DropoutBackward", {input}, out, [mask, times](const BackwardArgs& args) {
+          if (detail::creating_graph()) return std::vector<Tensor>{mul(args.grad(), mask)};
+          return std::vector<Tensor>{detail::binary_map("DropoutBackward", args.grad(), mask, times)};
+        });
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{input}, {{"p", options.p}, {"training", std::int64_t{options.training}}}};
+      });
 }
 
 // ---- local response norm ------------------------------------------------------------
@@ -260,39 +278,48 @@ Tensor lrn_composite(const Tensor& x, const kernels::LrnWindow& window) {
 }  // namespace
 
 Tensor local_response_norm(const Tensor& input, const LocalResponseNormOptions& options) {
-  check_norm_input("local_response_norm", input);
-  if (options.size < 1) fail<ValueError>("local_response_norm: size must be at least 1, got {}", options.size);
-  const kernels::NormLayout layout = norm_layout(input);
-  const kernels::LrnWindow window{options.size, options.alpha, options.beta, options.k};
-  const DType dtype = input.dtype();
-  const Tensor x = contiguous_values(input);
-  Tensor out = detail::make_tensor(input.shape(), dtype);
-  // denom^-beta and denom^(-beta - 1), for backward.
-  const Tensor inv = detail::make_tensor(input.shape(), dtype);
-  const Tensor inv_over_denom = detail::make_tensor(input.shape(), dtype);
-  detail::visit_floating(dtype, "local_response_norm", [&]<class T>() {
-    kernels::local_response_norm_forward<T>(layout, window, detail::element_ptr<T>(x), detail::element_ptr<T>(out),
-                                            detail::element_ptr<T>(inv), detail::element_ptr<T>(inv_over_denom));
-  });
-  if (!detail::any_requires_grad({input})) return out;
-  return detail::record("LocalResponseNormBackward", {input}, out,
-                        [sx = SavedTensor(input), inv, inv_over_denom, layout, window](const BackwardArgs& args) {
-                          // grad [N, C, *] -> input [N, C, *]
-                          if (detail::creating_graph())
-                            return detail::gradients_by_recomputation(
-                                [&](const std::vector<Tensor>& in) { return lrn_composite(in[0], window); },
-                                {sx.unpack("LocalResponseNormBackward")}, args.grad(), args.needs);
-                          const Tensor saved_input = contiguous_values(sx.unpack("LocalResponseNormBackward"));
-                          const Tensor dy = contiguous_values(args.grad());
-                          Tensor dx = detail::make_tensor(saved_input.shape(), saved_input.dtype());
-                          detail::visit_floating(saved_input.dtype(), "LocalResponseNormBackward", [&]<class T>() {
-                            kernels::local_response_norm_backward<T>(
-                                layout, window, detail::element_ptr<T>(dy), detail::element_ptr<T>(saved_input),
-                                detail::element_ptr<T>(inv), detail::element_ptr<T>(inv_over_denom),
-                                detail::element_ptr<T>(dx));
-                          });
-                          return std::vector<Tensor>{dx};
-                        });
+  return detail::trace::traced(
+      "local_response_norm",
+      [&]() -> Tensor {
+        check_norm_input("local_response_norm", input);
+        if (options.size < 1) fail<ValueError>("local_response_norm: size must be at least 1, got {}", options.size);
+        const kernels::NormLayout layout = norm_layout(input);
+        const kernels::LrnWindow window{options.size, options.alpha, options.beta, options.k};
+        const DType dtype = input.dtype();
+        const Tensor x = contiguous_values(input);
+        Tensor out = detail::make_tensor(input.shape(), dtype);
+        // denom^-beta and denom^(-beta - 1), for backward.
+        const Tensor inv = detail::make_tensor(input.shape(), dtype);
+        const Tensor inv_over_denom = detail::make_tensor(input.shape(), dtype);
+        detail::visit_floating(dtype, "local_response_norm", [&]<class T>() {
+          kernels::local_response_norm_forward<T>(layout, window, detail::element_ptr<T>(x),
+                                                  detail::element_ptr<T>(out), detail::element_ptr<T>(inv),
+                                                  detail::element_ptr<T>(inv_over_denom));
+        });
+        if (!detail::any_requires_grad({input})) return out;
+        return detail::record(
+            "LocalResponseNormBackward", {input}, out,
+            [sx = SavedTensor(input), inv, inv_over_denom, layout, window](const BackwardArgs& args) {
+              // grad [N, C, *] -> input [N, C, *]
+              if (detail::creating_graph())
+                return detail::gradients_by_recomputation(
+                    [&](const std::vector<Tensor>& in) { return lrn_composite(in[0], window); },
+                    {sx.unpack("LocalResponseNormBackward")}, args.grad(), args.needs);
+              const Tensor saved_input = contiguous_values(sx.unpack("LocalResponseNormBackward"));
+              const Tensor dy = contiguous_values(args.grad());
+              Tensor dx = detail::make_tensor(saved_input.shape(), saved_input.dtype());
+              detail::visit_floating(saved_input.dtype(), "LocalResponseNormBackward", [&]<class T>() {
+                kernels::local_response_norm_backward<T>(
+                    layout, window, detail::element_ptr<T>(dy), detail::element_ptr<T>(saved_input),
+                    detail::element_ptr<T>(inv), detail::element_ptr<T>(inv_over_denom), detail::element_ptr<T>(dx));
+              });
+              return std::vector<Tensor>{dx};
+            });
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{
+            {input}, {{"size", options.size}, {"alpha", options.alpha}, {"beta", options.beta}, {"k", options.k}}};
+      });
 }
 
 }  // namespace xgrad

@@ -7,6 +7,7 @@
 #include "autograd/record.hpp"
 #include "ops/elementwise.hpp"
 #include "xgrad/ops/shape.hpp"
+#include "ops/trace.hpp"
 
 namespace xgrad {
 
@@ -52,28 +53,35 @@ Tensor block(const Tensor& t, const Shape& start, const Shape& shape) {
 }  // namespace
 
 Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value) {
-  detail::check_defined("pad", x);
-  const std::vector<DimPad> dim_pads = per_dim_pads(x, pads);
-  // The input elements that survive cropping, where they come from and where they go.
-  Shape out_shape, kept, from, to;
-  for (std::size_t d = 0; d < dim_pads.size(); ++d) {
-    const DimPad& p = dim_pads[d];
-    const std::int64_t size = x.shape()[d];
-    out_shape.push_back(size + p.before + p.after);
-    kept.push_back(size + std::min<std::int64_t>(p.before, 0) + std::min<std::int64_t>(p.after, 0));
-    from.push_back(std::max<std::int64_t>(-p.before, 0));
-    to.push_back(std::max<std::int64_t>(p.before, 0));
-  }
-  Tensor out = full(out_shape, value, {.dtype = x.dtype()});
-  if (detail::shape_numel(kept) > 0)
-    detail::inplace_map("pad", block(out, to, kept), block(x, from, kept), [](auto, auto v) { return v; });
-  if (!detail::any_requires_grad({x})) return out;
-  std::vector<std::int64_t> opposite(pads.size());
-  std::transform(pads.begin(), pads.end(), opposite.begin(), [](std::int64_t p) { return -p; });
-  return detail::record("PadBackward", {x}, out, [opposite](const BackwardArgs& args) {
-    // grad [*out] -> [*x]
-    return std::vector<Tensor>{pad(args.grad(), opposite, 0.0)};
-  });
+  return detail::trace::traced(
+      "pad",
+      [&]() -> Tensor {
+        detail::check_defined("pad", x);
+        const std::vector<DimPad> dim_pads = per_dim_pads(x, pads);
+        // The input elements that survive cropping, where they come from and where they go.
+        Shape out_shape, kept, from, to;
+        for (std::size_t d = 0; d < dim_pads.size(); ++d) {
+          const DimPad& p = dim_pads[d];
+          const std::int64_t size = x.shape()[d];
+          out_shape.push_back(size + p.before + p.after);
+          kept.push_back(size + std::min<std::int64_t>(p.before, 0) + std::min<std::int64_t>(p.after, 0));
+          from.push_back(std::max<std::int64_t>(-p.before, 0));
+          to.push_back(std::max<std::int64_t>(p.before, 0));
+        }
+        Tensor out = full(out_shape, value, {.dtype = x.dtype()});
+        if (detail::shape_numel(kept) > 0)
+          detail::inplace_map("pad", block(out, to, kept), block(x, from, kept), [](auto, auto v) { return v; });
+        if (!detail::any_requires_grad({x})) return out;
+        std::vector<std::int64_t> opposite(pads.size());
+        std::transform(pads.begin(), pads.end(), opposite.begin(), [](std::int64_t p) { return -p; });
+        return detail::record("PadBackward", {x}, out, [opposite](const BackwardArgs& args) {
+          // grad [*out] -> [*x]
+          return std::vector<Tensor>{pad(args.grad(), opposite, 0.0)};
+        });
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{x}, {{"pads", pads}, {"value", value}}};
+      });
 }
 
 }  // namespace xgrad

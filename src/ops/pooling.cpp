@@ -13,6 +13,7 @@
 #include "util/dispatch.hpp"
 #include "xgrad/ops/arithmetic.hpp"
 #include "xgrad/ops/shape.hpp"
+#include "ops/trace.hpp"
 
 namespace xgrad {
 
@@ -156,23 +157,33 @@ Tensor gather_from_indices(const char* node, const Tensor& input, const Tensor& 
 // differentiable to any order.
 Tensor record_max_pool(const char* node, const Tensor& x, const Tensor& values, const Tensor& indices,
                        const Planes& planes) {
-  return detail::record(
-      node, {x}, values,
-      [node, saved = SavedTensor(indices), in_shape = x.shape(), out_shape = values.shape(),
-       planes](const BackwardArgs& args) {
-        const Tensor index = saved.unpack(node);
-        if (!detail::creating_graph())
-          return std::vector<Tensor>{scatter_to_indices(node, args.grad(), index, in_shape, planes)};
-        auto pair = std::make_shared<detail::LinearPair>(detail::LinearPair{
-            std::string(node) + "Backward", node,
-            [=](const Tensor& g) { return scatter_to_indices(node, g, index, in_shape, planes); },
-            [=](const Tensor& v) { return gather_from_indices(node, v, index, out_shape, planes); }});
-        return std::vector<Tensor>{detail::apply_linear(pair, args.grad())};
-      });
+  return detail::record(node, {x}, values,
+                        [node, saved = SavedTensor(indices), in_shape = x.shape(), out_shape = values.shape(),
+                         planes](const BackwardArgs& args) {
+                          const Tensor index = saved.unpack(node);
+                          if (!detail::creating_graph())
+                            return std::vector<Tensor>{scatter_to_indices(node, args.grad(), index, in_shape, planes)};
+                          auto pair = std::make_shared<detail::LinearPair>(detail::LinearPair{
+                              std::string(node) + "Backward", node,
+                              [=](const Tensor& g) { return scatter_to_indices(node, g, index, in_shape, planes); },
+                              [=](const Tensor& v) { return gather_from_indices(node, v, index, out_shape, planes); }});
+                          return std::vector<Tensor>{detail::apply_linear(pair, args.grad())};
+                        });
+}
+
+// A pooling op's resolved window for the tracer (ops/trace.hpp): the geometry's last `dims` entries.
+detail::trace::Attributes window_attributes(const kernels::PoolGeometry& g, std::size_t dims, bool ceil_mode) {
+  const auto tail = [dims](const std::array<std::int64_t, 3>& a) { return Spatial(a.end() - dims, a.end()); };
+  return {{"kernel", tail(g.kernel)},
+          {"stride", tail(g.stride)},
+          {"padding", tail(g.padding)},
+          {"dilation", tail(g.dilation)},
+          {"ceil_mode", std::int64_t{ceil_mode}}};
 }
 
 PoolWithIndices max_pool(const char* op, const char* node, std::size_t dims, const Tensor& x,
                          const MaxPoolOptions& options, bool return_indices) {
+  const detail::trace::Scope scope;
   const kernels::PoolGeometry g =
       plan_pool(op, x, dims, {options.kernel, options.stride, options.padding, options.dilation, options.ceil_mode});
   check_windows_meet_input(op, g, dims);
@@ -185,11 +196,14 @@ PoolWithIndices max_pool(const char* op, const char* node, std::size_t dims, con
     kernels::max_pool_forward<T>(g, detail::element_ptr<T>(input), detail::element_ptr<T>(values),
                                  indices.defined() ? detail::element_ptr<std::int64_t>(indices) : nullptr);
   });
+  if (scope.recording() && !return_indices)
+    scope.record("max_pool", {x}, values, window_attributes(g, dims, options.ceil_mode));
   if (!needs_grad) return {values, indices};
   return {record_max_pool(node, x, values, indices, {g.planes, g.in_plane(), g.out_plane()}), indices};
 }
 
 Tensor avg_pool(const char* op, const char* node, std::size_t dims, const Tensor& x, const AvgPoolOptions& options) {
+  const detail::trace::Scope scope;
   const Spatial no_dilation{1};
   const kernels::PoolGeometry g =
       plan_pool(op, x, dims, {options.kernel, options.stride, options.padding, no_dilation, options.ceil_mode});
@@ -217,7 +231,13 @@ Tensor avg_pool(const char* op, const char* node, std::size_t dims, const Tensor
         });
         return grad_input;
       }});
-  return detail::apply_linear(pair, x);
+  Tensor out = detail::apply_linear(pair, x);
+  if (scope.recording()) {
+    detail::trace::Attributes window = window_attributes(g, dims, options.ceil_mode);
+    window.emplace_back("count_include_pad", std::int64_t{include_pad});
+    scope.record("avg_pool", {x}, out, std::move(window));
+  }
+  return out;
 }
 
 kernels::AdaptiveGeometry plan_adaptive(const char* op, const Tensor& x, std::size_t dims, const Spatial& output_size) {
@@ -230,6 +250,7 @@ kernels::AdaptiveGeometry plan_adaptive(const char* op, const Tensor& x, std::si
 
 Tensor adaptive_avg_pool(const char* op, const char* node, std::size_t dims, const Tensor& x,
                          const Spatial& output_size) {
+  const detail::trace::Scope scope;
   const kernels::AdaptiveGeometry g = plan_adaptive(op, x, dims, output_size);
   auto pair = std::make_shared<detail::LinearPair>(detail::LinearPair{
       node, std::string(node) + "Backward",
@@ -250,11 +271,14 @@ Tensor adaptive_avg_pool(const char* op, const char* node, std::size_t dims, con
         });
         return grad_input;
       }});
-  return detail::apply_linear(pair, x);
+  Tensor out = detail::apply_linear(pair, x);
+  if (scope.recording()) scope.record("adaptive_avg_pool", {x}, out, {{"output_size", Spatial(g.out.end() - dims, g.out.end())}});
+  return out;
 }
 
 PoolWithIndices adaptive_max_pool(const char* op, const char* node, std::size_t dims, const Tensor& x,
                                   const Spatial& output_size) {
+  const detail::trace::Scope scope;
   const kernels::AdaptiveGeometry g = plan_adaptive(op, x, dims, output_size);
   const Tensor input = contiguous_data(x);
   const Shape shape = output_shape(x, g);
@@ -316,39 +340,45 @@ PoolWithIndices adaptive_max_pool2d_with_indices(const Tensor& input, const Spat
 }
 
 Tensor global_avg_pool(const Tensor& input) {
-  const char* op = "global_avg_pool";
-  detail::check_defined(op, input);
-  if (input.dim() < 3)
-    fail<ShapeError>("{}: expected an input [N, C, *spatial] with at least one spatial dim, got shape {}", op,
-                     str(input.shape()));
-  detail::check_floating(op, input);
-  const std::int64_t planes = input.shape()[0] * input.shape()[1];
-  std::int64_t plane_size = 1;
-  for (std::size_t d = 2; d < input.shape().size(); ++d) plane_size *= input.shape()[d];
-  if (plane_size == 0) fail<ShapeError>("{}: input {} has an empty spatial dim", op, str(input.shape()));
-  const Tensor x = contiguous_data(input);
-  Tensor out = detail::make_tensor({input.shape()[0], input.shape()[1]}, input.dtype());
-  detail::visit_floating(input.dtype(), op, [&]<class T>() {
-    kernels::global_avg_pool_forward<T>(planes, plane_size, detail::element_ptr<T>(x), detail::element_ptr<T>(out));
-  });
-  if (!detail::any_requires_grad({input})) return out;
-  return detail::record("GlobalAvgPoolBackward", {input}, out,
-                        [planes, plane_size, in_shape = input.shape()](const BackwardArgs& args) {
-                          // grad [N, C] -> [N, C, *spatial]: grad / plane size to every element of the plane.
-                          if (detail::creating_graph()) {
-                            Shape kept = in_shape;
-                            std::fill(kept.begin() + 2, kept.end(), 1);
-                            return std::vector<Tensor>{
-                                div(expand(reshape(args.grad(), kept), in_shape), static_cast<double>(plane_size))};
-                          }
-                          const Tensor grad = contiguous(args.grad());
-                          Tensor grad_input = detail::make_tensor(in_shape, grad.dtype());
-                          detail::visit_floating(grad.dtype(), "GlobalAvgPoolBackward", [&]<class T>() {
-                            kernels::global_avg_pool_backward<T>(planes, plane_size, detail::element_ptr<T>(grad),
-                                                                 detail::element_ptr<T>(grad_input));
-                          });
-                          return std::vector<Tensor>{grad_input};
-                        });
+  return detail::trace::traced(
+      "global_avg_pool",
+      [&]() -> Tensor {
+        const char* op = "global_avg_pool";
+        detail::check_defined(op, input);
+        if (input.dim() < 3)
+          fail<ShapeError>("{}: expected an input [N, C, *spatial] with at least one spatial dim, got shape {}", op,
+                           str(input.shape()));
+        detail::check_floating(op, input);
+        const std::int64_t planes = input.shape()[0] * input.shape()[1];
+        std::int64_t plane_size = 1;
+        for (std::size_t d = 2; d < input.shape().size(); ++d) plane_size *= input.shape()[d];
+        if (plane_size == 0) fail<ShapeError>("{}: input {} has an empty spatial dim", op, str(input.shape()));
+        const Tensor x = contiguous_data(input);
+        Tensor out = detail::make_tensor({input.shape()[0], input.shape()[1]}, input.dtype());
+        detail::visit_floating(input.dtype(), op, [&]<class T>() {
+          kernels::global_avg_pool_forward<T>(planes, plane_size, detail::element_ptr<T>(x),
+                                              detail::element_ptr<T>(out));
+        });
+        if (!detail::any_requires_grad({input})) return out;
+        return detail::record("GlobalAvgPoolBackward", {input}, out,
+                              [planes, plane_size, in_shape = input.shape()](const BackwardArgs& args) {
+                                // grad [N, C] -> [N, C, *spatial]: grad / plane size to every element of the plane.
+                                if (detail::creating_graph()) {
+                                  Shape kept = in_shape;
+                                  std::fill(kept.begin() + 2, kept.end(), 1);
+                                  return std::vector<Tensor>{div(expand(reshape(args.grad(), kept), in_shape),
+                                                                 static_cast<double>(plane_size))};
+                                }
+                                const Tensor grad = contiguous(args.grad());
+                                Tensor grad_input = detail::make_tensor(in_shape, grad.dtype());
+                                detail::visit_floating(grad.dtype(), "GlobalAvgPoolBackward", [&]<class T>() {
+                                  kernels::global_avg_pool_backward<T>(planes, plane_size, detail::element_ptr<T>(grad),
+                                                                       detail::element_ptr<T>(grad_input));
+                                });
+                                return std::vector<Tensor>{grad_input};
+                              });
+      },
+      detail::trace::inputs(input));
 }
 
 }  // namespace xgrad

@@ -13,6 +13,7 @@
 #include "xgrad/ops/math.hpp"
 #include "xgrad/ops/reduction.hpp"
 #include "xgrad/ops/softmax.hpp"
+#include "ops/trace.hpp"
 
 namespace xgrad {
 
@@ -89,29 +90,45 @@ Tensor softmax_forward(const char* op, const Tensor& x, std::int64_t dim, bool l
 }  // namespace
 
 Tensor softmax(const Tensor& x, std::int64_t dim) {
-  detail::check_defined("softmax", x);
-  const std::int64_t d = detail::wrap_dim("softmax", dim, x.dim());
-  Tensor out = softmax_forward("softmax", x, d, /*log=*/false);
-  if (!detail::any_requires_grad({x})) return out;
-  return detail::record("SoftmaxBackward", {x}, out, [sy = SavedTensor::output(out), d](const BackwardArgs& args) {
-    // dx = y * (g - sum(g * y, dim)); all shapes [*in], the sum kept as size 1.
-    const Tensor y = sy.unpack("SoftmaxBackward");
-    const Tensor& g = args.grad();
-    return std::vector<Tensor>{mul(y, sub(g, sum(mul(g, y), d, /*keepdim=*/true)))};
-  });
+  return detail::trace::traced(
+      "softmax",
+      [&]() -> Tensor {
+        detail::check_defined("softmax", x);
+        const std::int64_t d = detail::wrap_dim("softmax", dim, x.dim());
+        Tensor out = softmax_forward("softmax", x, d, /*log=*/false);
+        if (!detail::any_requires_grad({x})) return out;
+        return detail::record("SoftmaxBackward", {x}, out,
+                              [sy = SavedTensor::output(out), d](const BackwardArgs& args) {
+                                // dx = y * (g - sum(g * y, dim)); all shapes [*in], the sum kept as size 1.
+                                const Tensor y = sy.unpack("SoftmaxBackward");
+                                const Tensor& g = args.grad();
+                                return std::vector<Tensor>{mul(y, sub(g, sum(mul(g, y), d, /*keepdim=*/true)))};
+                              });
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{x}, {{"dim", dim}}};
+      });
 }
 
 Tensor log_softmax(const Tensor& x, std::int64_t dim) {
-  detail::check_defined("log_softmax", x);
-  const std::int64_t d = detail::wrap_dim("log_softmax", dim, x.dim());
-  Tensor out = softmax_forward("log_softmax", x, d, /*log=*/true);
-  if (!detail::any_requires_grad({x})) return out;
-  return detail::record("LogSoftmaxBackward", {x}, out, [sy = SavedTensor::output(out), d](const BackwardArgs& args) {
-    // dx = g - exp(y) * sum(g, dim); all shapes [*in], the sum kept as size 1.
-    const Tensor y = sy.unpack("LogSoftmaxBackward");
-    const Tensor& g = args.grad();
-    return std::vector<Tensor>{sub(g, mul(exp(y), sum(g, d, /*keepdim=*/true)))};
-  });
+  return detail::trace::traced(
+      "log_softmax",
+      [&]() -> Tensor {
+        detail::check_defined("log_softmax", x);
+        const std::int64_t d = detail::wrap_dim("log_softmax", dim, x.dim());
+        Tensor out = softmax_forward("log_softmax", x, d, /*log=*/true);
+        if (!detail::any_requires_grad({x})) return out;
+        return detail::record("LogSoftmaxBackward", {x}, out,
+                              [sy = SavedTensor::output(out), d](const BackwardArgs& args) {
+                                // dx = g - exp(y) * sum(g, dim); all shapes [*in], the sum kept as size 1.
+                                const Tensor y = sy.unpack("LogSoftmaxBackward");
+                                const Tensor& g = args.grad();
+                                return std::vector<Tensor>{sub(g, mul(exp(y), sum(g, d, /*keepdim=*/true)))};
+                              });
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{x}, {{"dim", dim}}};
+      });
 }
 
 }  // namespace xgrad

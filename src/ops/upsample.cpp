@@ -14,6 +14,7 @@
 #include "util/dispatch.hpp"
 #include "util/parallel.hpp"
 #include "xgrad/ops/shape.hpp"
+#include "ops/trace.hpp"
 
 namespace xgrad {
 
@@ -260,18 +261,30 @@ Tensor upsample_nearest2d(const Tensor& input, std::vector<std::int64_t> size) {
 }
 
 Tensor interpolate(const Tensor& input, const InterpolateOptions& options) {
-  const char* op = "interpolate";
-  if (options.mode != "nearest" && options.mode != "bilinear")
-    fail<ValueError>("{}: mode must be \"nearest\" or \"bilinear\", got \"{}\"", op, options.mode);
-  if (options.align_corners && options.mode == "nearest")
-    fail<ValueError>("{}: align_corners applies to mode \"bilinear\" only, not \"nearest\"", op);
-  if (options.size.empty() == options.scale_factor.empty())
-    fail<ValueError>("{}: give either size or scale_factor (got size {} and scale_factor {})", op, str(options.size),
-                     options.scale_factor);
-  check_input(op, input);
-  const Target target =
-      options.size.empty() ? target_scaled(op, input, options.scale_factor) : target_size(op, options.size);
-  return options.mode == "nearest" ? nearest(op, input, target) : bilinear(op, input, target, options.align_corners);
+  return detail::trace::traced(
+      "interpolate",
+      [&]() -> Tensor {
+        const char* op = "interpolate";
+        if (options.mode != "nearest" && options.mode != "bilinear")
+          fail<ValueError>("{}: mode must be \"nearest\" or \"bilinear\", got \"{}\"", op, options.mode);
+        if (options.align_corners && options.mode == "nearest")
+          fail<ValueError>("{}: align_corners applies to mode \"bilinear\" only, not \"nearest\"", op);
+        if (options.size.empty() == options.scale_factor.empty())
+          fail<ValueError>("{}: give either size or scale_factor (got size {} and scale_factor {})", op,
+                           str(options.size), options.scale_factor);
+        check_input(op, input);
+        const Target target =
+            options.size.empty() ? target_scaled(op, input, options.scale_factor) : target_size(op, options.size);
+        return options.mode == "nearest" ? nearest(op, input, target)
+                                         : bilinear(op, input, target, options.align_corners);
+      },
+      [&](const detail::trace::Scope&, const Tensor& out) {
+        return detail::trace::Call{{input},
+                                   {{"mode", options.mode},
+                                    {"align_corners", std::int64_t{options.align_corners}},
+                                    {"scale_factor", options.scale_factor},
+                                    {"output_shape", out.shape()}}};
+      });
 }
 
 }  // namespace xgrad

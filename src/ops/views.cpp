@@ -8,6 +8,7 @@
 #include "ops/elementwise.hpp"
 #include "xgrad/ops/arithmetic.hpp"
 #include "xgrad/ops/shape.hpp"
+#include "ops/trace.hpp"
 
 namespace xgrad {
 
@@ -98,89 +99,146 @@ std::optional<Shape> view_strides(const Shape& old_shape, const Shape& old_strid
 }  // namespace
 
 Tensor view(const Tensor& x, const Shape& shape) {
-  detail::check_defined("view", x);
-  const Shape target = infer_shape("view", x.shape(), shape);
-  const auto strides = view_strides(x.shape(), x.strides(), target);
-  if (!strides)
-    fail<ShapeError>("view: a tensor of shape {} with strides {} cannot be viewed as {} without a copy; use reshape",
-                     str(x.shape()), str(x.strides()), str(target));
-  return record_view("ViewBackward", x, detail::make_view(x, target, *strides, x.storage_offset()),
-                     [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+  return detail::trace::traced(
+      "reshape",
+      [&]() -> Tensor {
+        detail::check_defined("view", x);
+        const Shape target = infer_shape("view", x.shape(), shape);
+        const auto strides = view_strides(x.shape(), x.strides(), target);
+        if (!strides)
+          fail<ShapeError>(
+              "view: a tensor of shape {} with strides {} cannot be viewed as {} without a copy; use reshape",
+              str(x.shape()), str(x.strides()), str(target));
+        return record_view("ViewBackward", x, detail::make_view(x, target, *strides, x.storage_offset()),
+                           [in = x.shape()](const Tensor& g) { return reshape(g, in); });
+      },
+      [&](const detail::trace::Scope&, const Tensor& out) {
+        return detail::trace::Call{{x}, {{"shape", out.shape()}}};
+      });
 }
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
-  detail::check_defined("reshape", x);
-  const Shape target = infer_shape("reshape", x.shape(), shape);
-  if (view_strides(x.shape(), x.strides(), target)) return view(x, target);
-  return view(contiguous(x), target);
+  return detail::trace::traced(
+      "reshape",
+      [&]() -> Tensor {
+        detail::check_defined("reshape", x);
+        const Shape target = infer_shape("reshape", x.shape(), shape);
+        if (view_strides(x.shape(), x.strides(), target)) return view(x, target);
+        return view(contiguous(x), target);
+      },
+      [&](const detail::trace::Scope&, const Tensor& out) {
+        return detail::trace::Call{{x}, {{"shape", out.shape()}}};
+      });
 }
 
 Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
-  detail::check_defined("flatten", x);
-  if (x.dim() == 0) return reshape(x, {1});
-  const std::int64_t start = wrap_dim("flatten", start_dim, x.dim());
-  const std::int64_t end = wrap_dim("flatten", end_dim, x.dim());
-  if (start > end) fail<ValueError>("flatten: start_dim {} comes after end_dim {}", start_dim, end_dim);
-  Shape shape(x.shape().begin(), x.shape().begin() + start);
-  std::int64_t merged = 1;
-  for (std::int64_t d = start; d <= end; ++d) merged *= x.shape()[static_cast<std::size_t>(d)];
-  shape.push_back(merged);
-  shape.insert(shape.end(), x.shape().begin() + end + 1, x.shape().end());
-  return reshape(x, shape);
+  return detail::trace::traced(
+      "flatten",
+      [&]() -> Tensor {
+        detail::check_defined("flatten", x);
+        if (x.dim() == 0) return reshape(x, {1});
+        const std::int64_t start = wrap_dim("flatten", start_dim, x.dim());
+        const std::int64_t end = wrap_dim("flatten", end_dim, x.dim());
+        if (start > end) fail<ValueError>("flatten: start_dim {} comes after end_dim {}", start_dim, end_dim);
+        Shape shape(x.shape().begin(), x.shape().begin() + start);
+        std::int64_t merged = 1;
+        for (std::int64_t d = start; d <= end; ++d) merged *= x.shape()[static_cast<std::size_t>(d)];
+        shape.push_back(merged);
+        shape.insert(shape.end(), x.shape().begin() + end + 1, x.shape().end());
+        return reshape(x, shape);
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{x}, {{"start_dim", start_dim}, {"end_dim", end_dim}}};
+      });
 }
 
 Tensor permute(const Tensor& x, const Shape& dims) {
-  detail::check_defined("permute", x);
-  if (static_cast<std::int64_t>(dims.size()) != x.dim())
-    fail<ValueError>("permute: {} dims given for a tensor of shape {}", dims.size(), str(x.shape()));
-  Shape shape(dims.size()), strides(dims.size()), inverse(dims.size());
-  std::vector<bool> used(dims.size(), false);
-  for (std::size_t i = 0; i < dims.size(); ++i) {
-    const auto d = static_cast<std::size_t>(wrap_dim("permute", dims[i], x.dim()));
-    if (used[d]) fail<ValueError>("permute: dim {} repeats in {}", d, str(dims));
-    used[d] = true;
-    shape[i] = x.shape()[d];
-    strides[i] = x.strides()[d];
-    inverse[d] = static_cast<std::int64_t>(i);
-  }
-  return record_view("PermuteBackward", x, detail::make_view(x, shape, strides, x.storage_offset()),
-                     [inverse](const Tensor& g) { return permute(g, inverse); });
+  return detail::trace::traced(
+      "permute",
+      [&]() -> Tensor {
+        detail::check_defined("permute", x);
+        if (static_cast<std::int64_t>(dims.size()) != x.dim())
+          fail<ValueError>("permute: {} dims given for a tensor of shape {}", dims.size(), str(x.shape()));
+        Shape shape(dims.size()), strides(dims.size()), inverse(dims.size());
+        std::vector<bool> used(dims.size(), false);
+        for (std::size_t i = 0; i < dims.size(); ++i) {
+          const auto d = static_cast<std::size_t>(wrap_dim("permute", dims[i], x.dim()));
+          if (used[d]) fail<ValueError>("permute: dim {} repeats in {}", d, str(dims));
+          used[d] = true;
+          shape[i] = x.shape()[d];
+          strides[i] = x.strides()[d];
+          inverse[d] = static_cast<std::int64_t>(i);
+        }
+        return record_view("PermuteBackward", x, detail::make_view(x, shape, strides, x.storage_offset()),
+                           [inverse](const Tensor& g) { return permute(g, inverse); });
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{x}, {{"dims", dims}}};
+      });
 }
 
 Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
-  detail::check_defined("transpose", x);
-  if (x.dim() == 0) return x;
-  Shape dims(static_cast<std::size_t>(x.dim()));
-  std::iota(dims.begin(), dims.end(), 0);
-  std::swap(dims[static_cast<std::size_t>(wrap_dim("transpose", dim0, x.dim()))],
-            dims[static_cast<std::size_t>(wrap_dim("transpose", dim1, x.dim()))]);
-  return permute(x, dims);
+  return detail::trace::traced(
+      "transpose",
+      [&]() -> Tensor {
+        detail::check_defined("transpose", x);
+        if (x.dim() == 0) return x;
+        Shape dims(static_cast<std::size_t>(x.dim()));
+        std::iota(dims.begin(), dims.end(), 0);
+        std::swap(dims[static_cast<std::size_t>(wrap_dim("transpose", dim0, x.dim()))],
+                  dims[static_cast<std::size_t>(wrap_dim("transpose", dim1, x.dim()))]);
+        return permute(x, dims);
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{x}, {{"dim0", dim0}, {"dim1", dim1}}};
+      });
 }
 
 Tensor squeeze(const Tensor& x) {
-  detail::check_defined("squeeze", x);
-  Shape shape;
-  for (std::int64_t s : x.shape())
-    if (s != 1) shape.push_back(s);
-  return reshape(x, shape);
+  return detail::trace::traced(
+      "reshape",
+      [&]() -> Tensor {
+        detail::check_defined("squeeze", x);
+        Shape shape;
+        for (std::int64_t s : x.shape())
+          if (s != 1) shape.push_back(s);
+        return reshape(x, shape);
+      },
+      [&](const detail::trace::Scope&, const Tensor& out) {
+        return detail::trace::Call{{x}, {{"shape", out.shape()}}};
+      });
 }
 
 Tensor squeeze(const Tensor& x, std::int64_t dim) {
-  detail::check_defined("squeeze", x);
-  const auto d = static_cast<std::size_t>(wrap_dim("squeeze", dim, x.dim()));  // a 0-d tensor takes 0 and -1
-  if (x.dim() == 0) return x;
-  if (x.shape()[d] != 1) return x;
-  Shape shape = x.shape();
-  shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(d));
-  return reshape(x, shape);
+  return detail::trace::traced(
+      "reshape",
+      [&]() -> Tensor {
+        detail::check_defined("squeeze", x);
+        const auto d = static_cast<std::size_t>(wrap_dim("squeeze", dim, x.dim()));  // a 0-d tensor takes 0 and -1
+        if (x.dim() == 0) return x;
+        if (x.shape()[d] != 1) return x;
+        Shape shape = x.shape();
+        shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(d));
+        return reshape(x, shape);
+      },
+      [&](const detail::trace::Scope&, const Tensor& out) {
+        return detail::trace::Call{{x}, {{"shape", out.shape()}}};
+      });
 }
 
 Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
-  detail::check_defined("unsqueeze", x);
-  const auto d = static_cast<std::size_t>(wrap_dim("unsqueeze", dim, x.dim() + 1));
-  Shape shape = x.shape();
-  shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(d), 1);
-  return reshape(x, shape);
+  return detail::trace::traced(
+      "reshape",
+      [&]() -> Tensor {
+        detail::check_defined("unsqueeze", x);
+        const auto d = static_cast<std::size_t>(wrap_dim("unsqueeze", dim, x.dim() + 1));
+        Shape shape = x.shape();
+        shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(d), 1);
+        return reshape(x, shape);
+      },
+      [&](const detail::trace::Scope&, const Tensor& out) {
+        return detail::trace::Call{{x}, {{"shape", out.shape()}}};
+      });
 }
 
 Tensor expand(const Tensor& x, const Shape& shape) {
@@ -220,25 +278,32 @@ Tensor slice_scatter(const Tensor& g, const Shape& in, std::int64_t dim, std::in
 }  // namespace
 
 Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
-  detail::check_defined("slice", x);
-  check_has_dims("slice", x);
-  if (step < 1) fail<ValueError>("slice: step must be positive, got {}", step);
-  const auto d = static_cast<std::size_t>(wrap_dim("slice", dim, x.dim()));
-  const std::int64_t size = x.shape()[d];
-  auto clamp_index = [size](std::int64_t i) {
-    if (i < 0) i += size;
-    return std::clamp<std::int64_t>(i, 0, size);
-  };
-  const std::int64_t from = clamp_index(start);
-  const std::int64_t to = std::max(from, clamp_index(end));
-  Shape shape = x.shape(), strides = x.strides();
-  shape[d] = (to - from + step - 1) / step;
-  strides[d] *= step;
-  Tensor out = detail::make_view(x, shape, strides, x.storage_offset() + from * x.strides()[d]);
-  return record_view("SliceBackward", x, std::move(out),
-                     [in = x.shape(), dim = static_cast<std::int64_t>(d), from, to, step](const Tensor& g) {
-                       return slice_scatter(g, in, dim, from, to, step);
-                     });
+  return detail::trace::traced(
+      "slice",
+      [&]() -> Tensor {
+        detail::check_defined("slice", x);
+        check_has_dims("slice", x);
+        if (step < 1) fail<ValueError>("slice: step must be positive, got {}", step);
+        const auto d = static_cast<std::size_t>(wrap_dim("slice", dim, x.dim()));
+        const std::int64_t size = x.shape()[d];
+        auto clamp_index = [size](std::int64_t i) {
+          if (i < 0) i += size;
+          return std::clamp<std::int64_t>(i, 0, size);
+        };
+        const std::int64_t from = clamp_index(start);
+        const std::int64_t to = std::max(from, clamp_index(end));
+        Shape shape = x.shape(), strides = x.strides();
+        shape[d] = (to - from + step - 1) / step;
+        strides[d] *= step;
+        Tensor out = detail::make_view(x, shape, strides, x.storage_offset() + from * x.strides()[d]);
+        return record_view("SliceBackward", x, std::move(out),
+                           [in = x.shape(), dim = static_cast<std::int64_t>(d), from, to, step](const Tensor& g) {
+                             return slice_scatter(g, in, dim, from, to, step);
+                           });
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{x}, {{"dim", dim}, {"start", start}, {"end", end}, {"step", step}}};
+      });
 }
 
 Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length) {
@@ -266,10 +331,15 @@ Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
 }
 
 Tensor contiguous(const Tensor& x) {
-  detail::check_defined("contiguous", x);
-  if (x.is_contiguous()) return x;
-  Tensor out = detail::copy_as(x, x.dtype());
-  return record_view("ContiguousBackward", x, std::move(out), [](const Tensor& g) { return g; });
+  return detail::trace::traced(
+      "identity",
+      [&]() -> Tensor {
+        detail::check_defined("contiguous", x);
+        if (x.is_contiguous()) return x;
+        Tensor out = detail::copy_as(x, x.dtype());
+        return record_view("ContiguousBackward", x, std::move(out), [](const Tensor& g) { return g; });
+      },
+      detail::trace::inputs(x));
 }
 
 }  // namespace xgrad

@@ -1,0 +1,487 @@
+// ONNX export: one traced forward (ops/trace.hpp) mapped onto ONNX operators.
+//
+// Each record of the trace becomes one node (a few for GELU), its tensors named by
+// where they come from: "input", a state_dict name for a parameter or buffer,
+// "<op>_<k>" for an op's output, "constant_<k>" for a scalar operand. A tensor of
+// none of these (made by an op the tracer cannot see) is refused rather than
+// frozen into the file as a constant.
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <cmath>
+#include <numbers>
+#include <unordered_map>
+
+#include "ops/trace.hpp"
+#include "tensor/tensor_impl.hpp"
+#include "util/check.hpp"
+#include "util/files.hpp"
+#include "xgrad/autograd.hpp"
+#include "xgrad/onnx.hpp"
+
+namespace xgrad::onnx {
+
+namespace {
+
+using detail::fail;
+using detail::trace::Record;
+using Ints = std::vector<std::int64_t>;
+namespace proto = ::onnx;
+
+constexpr const char* kInput = "input";
+constexpr const char* kOutput = "output";
+
+proto::TensorProto_DataType onnx_type(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return proto::TensorProto::FLOAT;
+    case DType::f64: return proto::TensorProto::DOUBLE;
+    case DType::i64: return proto::TensorProto::INT64;
+  }
+  return proto::TensorProto::UNDEFINED;
+}
+
+Ints concat(Ints a, const Ints& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+class GraphBuilder {
+ public:
+  // `state`: the module's parameters and buffers as its forward sees them (not
+  // state_dict(), whose tensors are detached handles).
+  GraphBuilder(proto::GraphProto& graph, const nn::StateDict& state, const ExportOptions& options)
+      : graph_(graph), options_(options) {
+    for (const auto& [name, t] : state) state_.emplace(t.impl().get(), std::pair{name, t});
+  }
+
+  void set_input(const Tensor& input) {
+    names_[input.impl().get()] = kInput;
+    value_info(graph_.add_input(), kInput, input);
+  }
+  void set_constants(const std::vector<Tensor>& constants) {
+    for (const Tensor& c : constants) constants_.emplace(c.impl().get(), c);
+  }
+
+  void add(const Record& r) {
+    const std::string out = emit(r);
+    names_[r.output.impl().get()] = out;
+  }
+
+  void set_output(const Tensor& output) {
+    last_ = name_of(output, "the output");
+    node("Identity", {last_}, kOutput);  // the graph's output under a fixed name
+    value_info(graph_.add_output(), kOutput, output);
+  }
+  /// The value the output node copies (its shape is what inference found for the graph).
+  const std::string& last() const { return last_; }
+
+ private:
+  // ---- names -------------------------------------------------------------------------------
+  std::string name_of(const Tensor& t, const std::string& use) {
+    const auto* impl = t.impl().get();
+    if (const auto it = names_.find(impl); it != names_.end()) return it->second;
+    if (const auto it = state_.find(impl); it != state_.end()) {
+      initializer(it->second.first, it->second.second);
+      return names_[impl] = it->second.first;
+    }
+    if (const auto it = constants_.find(impl); it != constants_.end()) return names_[impl] = tensor_constant(it->second);
+    fail<ValueError>(
+        "onnx::save: {} is a tensor {} {} that is neither the input, a parameter or buffer of the module, nor the "
+        "output of an op the exporter traced (an op it cannot see made it; register a constant as a buffer)",
+        use, detail::str(t.shape()), dtype_name(t.dtype()));
+  }
+  std::string fresh(const std::string& op) { return op + "_" + std::to_string(counter_++); }
+
+  void initializer(const std::string& name, const Tensor& value) {
+    proto::TensorProto* t = graph_.add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx_type(value.dtype()));
+    for (std::int64_t d : value.shape()) t->add_dims(d);
+    const Tensor c = value.contiguous();
+    t->set_raw_data(c.impl()->element_ptr(), static_cast<std::size_t>(c.numel()) * element_size(c.dtype()));
+  }
+  std::string ints_constant(const Ints& values) {
+    const std::string name = "constant_" + std::to_string(counter_++);
+    proto::TensorProto* t = graph_.add_initializer();
+    t->set_name(name);
+    t->set_data_type(proto::TensorProto::INT64);
+    t->add_dims(static_cast<std::int64_t>(values.size()));
+    t->set_raw_data(values.data(), values.size() * sizeof(std::int64_t));
+    return name;
+  }
+  std::string floats_constant(const std::vector<float>& values) {  // Resize's scales are float whatever the data
+    const std::string name = "constant_" + std::to_string(counter_++);
+    proto::TensorProto* t = graph_.add_initializer();
+    t->set_name(name);
+    t->set_data_type(proto::TensorProto::FLOAT);
+    t->add_dims(static_cast<std::int64_t>(values.size()));
+    t->set_raw_data(values.data(), values.size() * sizeof(float));
+    return name;
+  }
+  std::string tensor_constant(const Tensor& value) {
+    const std::string name = "constant_" + std::to_string(counter_++);
+    initializer(name, value);
+    return name;
+  }
+  std::string scalar_constant(double value, DType dtype) { return tensor_constant(full({}, value, {.dtype = dtype})); }
+
+  void value_info(proto::ValueInfoProto* info, const std::string& name, const Tensor& t) {
+    info->set_name(name);
+    proto::TypeProto_Tensor* type = info->mutable_type()->mutable_tensor_type();
+    type->set_elem_type(onnx_type(t.dtype()));
+    type->mutable_shape();  // a 0-dim tensor has a shape of no dims
+    for (std::size_t d = 0; d < t.shape().size(); ++d) {
+      proto::TensorShapeProto_Dimension* dim = type->mutable_shape()->add_dim();
+      if (d == 0 && options_.dynamic_batch) {
+        dim->set_dim_param("batch");
+      } else {
+        dim->set_dim_value(t.shape()[d]);
+      }
+    }
+  }
+
+  // ---- nodes -------------------------------------------------------------------------------
+  proto::NodeProto& node(const std::string& type, const std::vector<std::string>& inputs, const std::string& output) {
+    proto::NodeProto* n = graph_.add_node();
+    n->set_op_type(type);
+    n->set_name(output);
+    for (const std::string& in : inputs) n->add_input(in);
+    n->add_output(output);
+    return *n;
+  }
+  static void attribute(proto::NodeProto& n, const std::string& name, const Ints& values) {
+    proto::AttributeProto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(proto::AttributeProto::INTS);
+    for (std::int64_t v : values) a->add_ints(v);
+  }
+  static void attribute(proto::NodeProto& n, const std::string& name, std::int64_t value) {
+    proto::AttributeProto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(proto::AttributeProto::INT);
+    a->set_i(value);
+  }
+  static void attribute(proto::NodeProto& n, const std::string& name, double value) {
+    proto::AttributeProto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(proto::AttributeProto::FLOAT);
+    a->set_f(static_cast<float>(value));
+  }
+  static void attribute(proto::NodeProto& n, const std::string& name, const std::string& value) {
+    proto::AttributeProto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(proto::AttributeProto::STRING);
+    a->set_s(value);
+  }
+
+  // The node(s) of one record; returns the name of its output.
+  std::string emit(const Record& r);
+  std::string emit_pool(const Record& r, const char* type);
+  std::string emit_reshape(const Record& r, const std::string& x);
+
+  std::vector<std::string> inputs_of(const Record& r) {
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < r.inputs.size(); ++i)
+      if (r.inputs[i].defined()) names.push_back(name_of(r.inputs[i], fmt::format("input {} of {}", i, r.op)));
+    return names;
+  }
+  std::int64_t wrap(const Record& r, std::int64_t dim, std::int64_t rank) const {
+    return detail::wrap_dim(("onnx::save: " + r.op).c_str(), dim, rank);
+  }
+
+  proto::GraphProto& graph_;
+  const ExportOptions& options_;
+  std::unordered_map<const detail::TensorImpl*, std::pair<std::string, Tensor>> state_;
+  std::unordered_map<const detail::TensorImpl*, Tensor> constants_;
+  std::unordered_map<const detail::TensorImpl*, std::string> names_;
+  std::int64_t counter_ = 0;
+  std::string last_;
+};
+
+const std::unordered_map<std::string, const char*>& elementwise_ops() {
+  static const std::unordered_map<std::string, const char*> ops{
+      {"relu", "Relu"}, {"sigmoid", "Sigmoid"}, {"tanh", "Tanh"}, {"add", "Add"}, {"sub", "Sub"},
+      {"mul", "Mul"},   {"div", "Div"},         {"pow", "Pow"},   {"neg", "Neg"}, {"exp", "Exp"},
+      {"log", "Log"},   {"sqrt", "Sqrt"},       {"abs", "Abs"},   {"matmul", "MatMul"}};
+  return ops;
+}
+
+std::string GraphBuilder::emit(const Record& r) {
+  const std::vector<std::string> in = inputs_of(r);
+  const Tensor& x = r.inputs.front();
+  const std::string out = fresh(r.op);
+  if (const auto it = elementwise_ops().find(r.op); it != elementwise_ops().end()) {
+    node(it->second, in, out);
+  } else if (r.op == "identity" || (r.op == "dropout" && r.get<std::int64_t>("training") == 0)) {
+    return in.front();
+  } else if (r.op == "conv") {
+    proto::NodeProto& n = node("Conv", in, out);
+    attribute(n, "kernel_shape", Ints(r.inputs[1].shape().begin() + 2, r.inputs[1].shape().end()));
+    attribute(n, "strides", r.get<Ints>("stride"));
+    attribute(n, "pads", concat(r.get<Ints>("pad_begin"), r.get<Ints>("pad_end")));
+    attribute(n, "dilations", r.get<Ints>("dilation"));
+    attribute(n, "group", r.get<std::int64_t>("groups"));
+  } else if (r.op == "conv_transpose") {
+    proto::NodeProto& n = node("ConvTranspose", in, out);
+    attribute(n, "kernel_shape", Ints(r.inputs[1].shape().begin() + 2, r.inputs[1].shape().end()));
+    attribute(n, "strides", r.get<Ints>("stride"));
+    attribute(n, "pads", concat(r.get<Ints>("padding"), r.get<Ints>("padding")));
+    attribute(n, "output_padding", r.get<Ints>("output_padding"));
+    attribute(n, "dilations", r.get<Ints>("dilation"));
+    attribute(n, "group", r.get<std::int64_t>("groups"));
+  } else if (r.op == "max_pool") {
+    return emit_pool(r, "MaxPool");
+  } else if (r.op == "avg_pool") {
+    return emit_pool(r, "AveragePool");
+  } else if (r.op == "adaptive_avg_pool") {
+    const Ints& size = r.get<Ints>("output_size");
+    const Ints spatial(x.shape().begin() + 2, x.shape().end());
+    const auto all = [&](auto rule) {
+      for (std::size_t d = 0; d < size.size(); ++d)
+        if (!rule(spatial[d], size[d])) return false;
+      return true;
+    };
+    if (all([](std::int64_t, std::int64_t o) { return o == 1; })) {
+      node("GlobalAveragePool", in, out);
+    } else if (all([](std::int64_t i, std::int64_t o) { return o > i && o % i == 0; })) {
+      // Each window is one element repeated: nearest upsampling (AlexNet's 6x6 pool of a small image).
+      std::vector<float> scales{1.0F, 1.0F};
+      for (std::size_t d = 0; d < size.size(); ++d) scales.push_back(static_cast<float>(size[d] / spatial[d]));
+      proto::NodeProto& n = node("Resize", {in[0], "", floats_constant(scales)}, out);
+      attribute(n, "mode", std::string("nearest"));
+      attribute(n, "coordinate_transformation_mode", std::string("asymmetric"));
+      attribute(n, "nearest_mode", std::string("floor"));
+    } else {
+      Ints window;
+      for (std::size_t d = 0; d < size.size(); ++d) {
+        if (spatial[d] % size[d] != 0)
+          fail<ValueError>("onnx::save: adaptive_avg_pool from {} to {} has windows of unequal sizes, which no ONNX "
+                           "pooling expresses", detail::str(spatial), detail::str(size));
+        window.push_back(spatial[d] / size[d]);
+      }
+      proto::NodeProto& n = node("AveragePool", in, out);
+      attribute(n, "kernel_shape", window);
+      attribute(n, "strides", window);
+    }
+  } else if (r.op == "global_avg_pool") {  // [N, C, *] -> [N, C]
+    const std::string pooled = fresh("global_avg_pool");
+    node("GlobalAveragePool", in, pooled);
+    attribute(node("Flatten", {pooled}, out), "axis", std::int64_t{1});
+  } else if (r.op == "batch_norm") {
+    if (r.get<std::int64_t>("training") != 0 || !r.inputs[3].defined() || !r.inputs[4].defined())
+      fail<ValueError>("onnx::save: batch_norm with batch statistics (training mode or no running statistics) has "
+                       "no ONNX inference form; export in evaluation mode with running statistics");
+    const std::int64_t channels = x.size(1);
+    const std::string scale = r.inputs[1].defined() ? name_of(r.inputs[1], "batch_norm's weight")
+                                                    : tensor_constant(ones({channels}, {.dtype = x.dtype()}));
+    const std::string shift = r.inputs[2].defined() ? name_of(r.inputs[2], "batch_norm's bias")
+                                                    : tensor_constant(zeros({channels}, {.dtype = x.dtype()}));
+    proto::NodeProto& n = node("BatchNormalization",
+                               {in[0], scale, shift, name_of(r.inputs[3], "running_mean"),
+                                name_of(r.inputs[4], "running_var")},
+                               out);
+    attribute(n, "epsilon", r.get<double>("eps"));
+    attribute(n, "momentum", 1.0 - r.get<double>("momentum"));  // ONNX weighs the running value
+  } else if (r.op == "leaky_relu") {
+    attribute(node("LeakyRelu", in, out), "alpha", r.get<double>("negative_slope"));
+  } else if (r.op == "gelu") {
+    if (r.get<std::string>("approximate") != "none")
+      fail<ValueError>("onnx::save: gelu with approximate=\"{}\" is not exported (only \"none\")",
+                       r.get<std::string>("approximate"));
+    // x * (1 + erf(x / sqrt 2)) / 2: opset 17 has no Gelu.
+    const std::string scaled = fresh("gelu"), erf = fresh("gelu"), shifted = fresh("gelu"), product = fresh("gelu");
+    node("Div", {in[0], scalar_constant(std::numbers::sqrt2, x.dtype())}, scaled);
+    node("Erf", {scaled}, erf);
+    node("Add", {erf, scalar_constant(1.0, x.dtype())}, shifted);
+    node("Mul", {in[0], shifted}, product);
+    node("Mul", {product, scalar_constant(0.5, x.dtype())}, out);
+  } else if (r.op == "clamp") {
+    node("Clip", {in[0], scalar_constant(r.get<double>("min"), x.dtype()), scalar_constant(r.get<double>("max"), x.dtype())},
+         out);
+  } else if (r.op == "linear") {
+    if (x.dim() == 2) {
+      attribute(node("Gemm", in, out), "transB", std::int64_t{1});
+    } else {  // x [*, in] @ weight^T [in, out] (+ bias)
+      const std::string transposed = fresh("linear"), product = r.inputs[2].defined() ? fresh("linear") : out;
+      attribute(node("Transpose", {in[1]}, transposed), "perm", Ints{1, 0});
+      node("MatMul", {in[0], transposed}, product);
+      if (r.inputs[2].defined()) node("Add", {product, in[2]}, out);
+    }
+  } else if (r.op == "cat") {
+    attribute(node("Concat", in, out), "axis", wrap(r, r.get<std::int64_t>("dim"), x.dim()));
+  } else if (r.op == "softmax" || r.op == "log_softmax") {
+    attribute(node(r.op == "softmax" ? "Softmax" : "LogSoftmax", in, out), "axis",
+              wrap(r, r.get<std::int64_t>("dim"), x.dim()));
+  } else if (r.op == "flatten") {
+    const std::int64_t start = x.dim() ? wrap(r, r.get<std::int64_t>("start_dim"), x.dim()) : 0;
+    const std::int64_t end = x.dim() ? wrap(r, r.get<std::int64_t>("end_dim"), x.dim()) : 0;
+    if (start > 0 && end == x.dim() - 1 && r.output.dim() == start + 1) {
+      attribute(node("Flatten", in, out), "axis", start);
+    } else {
+      return emit_reshape(r, in[0]);
+    }
+  } else if (r.op == "reshape") {
+    return emit_reshape(r, in[0]);
+  } else if (r.op == "permute") {
+    Ints perm;
+    for (std::int64_t d : r.get<Ints>("dims")) perm.push_back(wrap(r, d, x.dim()));
+    attribute(node("Transpose", in, out), "perm", perm);
+  } else if (r.op == "transpose") {
+    Ints perm(static_cast<std::size_t>(x.dim()));
+    for (std::size_t d = 0; d < perm.size(); ++d) perm[d] = static_cast<std::int64_t>(d);
+    if (x.dim() > 0)
+      std::swap(perm[static_cast<std::size_t>(wrap(r, r.get<std::int64_t>("dim0"), x.dim()))],
+                perm[static_cast<std::size_t>(wrap(r, r.get<std::int64_t>("dim1"), x.dim()))]);
+    attribute(node("Transpose", in, out), "perm", perm);
+  } else if (r.op == "slice") {
+    const std::int64_t dim = wrap(r, r.get<std::int64_t>("dim"), x.dim());
+    node("Slice",
+         {in[0], ints_constant({r.get<std::int64_t>("start")}), ints_constant({r.get<std::int64_t>("end")}),
+          ints_constant({dim}), ints_constant({r.get<std::int64_t>("step")})},
+         out);
+  } else if (r.op == "pad") {  // xgrad's pads run from the last dim: (begin, end) pairs
+    const Ints& pads = r.get<Ints>("pads");
+    const auto rank = static_cast<std::size_t>(x.dim());
+    Ints begin(rank, 0), end(rank, 0);
+    for (std::size_t i = 0; i + 1 < pads.size() && i / 2 < rank; i += 2) {
+      begin[rank - 1 - i / 2] = pads[i];
+      end[rank - 1 - i / 2] = pads[i + 1];
+    }
+    proto::NodeProto& n =
+        node("Pad", {in[0], ints_constant(concat(begin, end)), scalar_constant(r.get<double>("value"), x.dtype())}, out);
+    attribute(n, "mode", std::string("constant"));
+  } else if (r.op == "local_response_norm") {
+    if (r.get<std::int64_t>("size") % 2 == 0)
+      fail<ValueError>("onnx::save: local_response_norm of even size {} centres its window unlike ONNX's LRN",
+                       r.get<std::int64_t>("size"));
+    proto::NodeProto& n = node("LRN", in, out);
+    attribute(n, "size", r.get<std::int64_t>("size"));
+    attribute(n, "alpha", r.get<double>("alpha"));
+    attribute(n, "beta", r.get<double>("beta"));
+    attribute(n, "bias", r.get<double>("k"));
+  } else if (r.op == "interpolate") {
+    // scales per dim: the scale factors as given (xgrad maps output o to o / f), or out / in.
+    const std::vector<double>& factors = r.get<std::vector<double>>("scale_factor");
+    const Ints& out_shape = r.get<Ints>("output_shape");
+    std::vector<float> scales{1.0F, 1.0F};
+    for (std::size_t d = 2; d < out_shape.size(); ++d)
+      scales.push_back(factors.empty() ? static_cast<float>(out_shape[d]) / static_cast<float>(x.shape()[d])
+                                       : static_cast<float>(factors.size() == 1 ? factors[0] : factors[d - 2]));
+    proto::NodeProto& n = node("Resize", {in[0], "", floats_constant(scales)}, out);
+    const bool nearest = r.get<std::string>("mode") == "nearest";
+    attribute(n, "mode", std::string(nearest ? "nearest" : "linear"));
+    attribute(n, "coordinate_transformation_mode",
+              std::string(nearest ? "asymmetric" : r.get<std::int64_t>("align_corners") ? "align_corners" : "half_pixel"));
+    if (nearest) attribute(n, "nearest_mode", std::string("floor"));
+  } else {
+    fail<ValueError>("onnx::save: the forward uses {}, which the ONNX exporter does not support (docs/interop.md "
+                     "lists what it does)", r.op);
+  }
+  return out;
+}
+
+// MaxPool / AveragePool: ONNX's output size must be the one xgrad computed (with
+// ceil_mode PyTorch also drops a last window that starts in the right padding).
+std::string GraphBuilder::emit_pool(const Record& r, const char* type) {
+  const Ints& kernel = r.get<Ints>("kernel");
+  const Ints& stride = r.get<Ints>("stride");
+  const Ints& padding = r.get<Ints>("padding");
+  const Ints& dilation = r.get<Ints>("dilation");
+  const bool ceil = r.get<std::int64_t>("ceil_mode") != 0;
+  const Tensor& x = r.inputs.front();
+  for (std::size_t d = 0; d < kernel.size(); ++d) {
+    const std::int64_t in = x.shape()[d + 2], span = in + 2 * padding[d] - dilation[d] * (kernel[d] - 1) - 1;
+    const std::int64_t onnx = (ceil ? (span + stride[d] - 1) / stride[d] : span / stride[d]) + 1;
+    if (onnx != r.output.shape()[d + 2])
+      fail<ValueError>("onnx::save: {} with ceil_mode gives {} outputs along spatial dim {} where ONNX's {} gives {}",
+                       r.op, r.output.shape()[d + 2], d, type, onnx);
+  }
+  const std::string out = fresh(r.op);
+  proto::NodeProto& n = node(type, inputs_of(r), out);
+  attribute(n, "kernel_shape", kernel);
+  attribute(n, "strides", stride);
+  attribute(n, "pads", concat(padding, padding));
+  if (ceil) attribute(n, "ceil_mode", std::int64_t{1});
+  if (r.op == "max_pool") {
+    attribute(n, "dilations", dilation);
+  } else {
+    attribute(n, "count_include_pad", r.get<std::int64_t>("count_include_pad"));
+  }
+  return out;
+}
+
+// Reshape to the traced output shape; with a dynamic batch a leading dim equal to
+// the input's stays "copy dim 0" (0), so the model takes any batch size.
+std::string GraphBuilder::emit_reshape(const Record& r, const std::string& x) {
+  Ints shape = r.output.shape();
+  if (options_.dynamic_batch && !shape.empty() && r.inputs[0].dim() > 0 && shape[0] == r.inputs[0].size(0)) shape[0] = 0;
+  const std::string out = fresh("reshape");
+  node("Reshape", {x, ints_constant(shape)}, out);
+  return out;
+}
+
+}  // namespace
+
+void save(nn::Module& module, const Tensor& example_input, const std::string& path, const ExportOptions& options) {
+  if (options.opset < 13 || options.opset > 17)
+    fail<ValueError>("onnx::save: opset {} is not supported (13 to 17)", options.opset);
+  detail::check_defined("onnx::save", example_input);
+
+  const bool training = module.is_training();
+  module.eval();
+  Tensor output;
+  std::vector<Record> records;
+  std::vector<Tensor> constants;
+  try {
+    NoGradGuard no_grad;
+    detail::trace::TraceGuard trace;
+    output = module.forward(example_input);
+    records = std::move(trace.tracer().records);
+    constants = std::move(trace.tracer().constants);
+  } catch (...) {
+    if (training) module.train();
+    throw;
+  }
+  if (training) module.train();
+
+  proto::ModelProto model;
+  model.set_ir_version(proto::IR_VERSION);
+  model.set_producer_name("xgrad");
+  model.mutable_opset_import()->Add()->set_version(options.opset);
+  proto::GraphProto& graph = *model.mutable_graph();
+  graph.set_name(module.type_name());
+  nn::StateDict state = module.named_parameters();
+  for (auto& entry : module.named_buffers()) state.push_back(std::move(entry));
+  GraphBuilder builder(graph, state, options);
+  builder.set_input(example_input);
+  builder.set_constants(constants);
+  for (const Record& r : records) builder.add(r);
+  builder.set_output(output);
+
+  try {
+    proto::checker::check_model(model);
+    proto::shape_inference::InferShapes(model, proto::OpSchemaRegistry::Instance(),
+                                        proto::ShapeInferenceOptions(/*check_type=*/true, /*error_mode=*/1));
+  } catch (const std::exception& e) {
+    fail("onnx::save: the exported graph fails ONNX's checks (an exporter bug): {}", e.what());
+  }
+  // Shape inference must find xgrad's output shape for the value the output copies.
+  const proto::TensorShapeProto* found = nullptr;
+  for (const proto::ValueInfoProto& info : graph.value_info())
+    if (info.name() == builder.last()) found = &info.type().tensor_type().shape();
+  if (builder.last() == kInput) found = &graph.input(0).type().tensor_type().shape();
+  if (!found) fail("onnx::save: ONNX's shape inference found no shape for the output (an exporter bug)");
+  const proto::TensorShapeProto& inferred = *found;
+  bool same = inferred.dim_size() == output.dim();
+  for (int d = 0; same && d < inferred.dim_size(); ++d)
+    same = (d == 0 && options.dynamic_batch) ? inferred.dim(d).has_dim_param() || inferred.dim(d).dim_value() == output.size(0)
+                                             : inferred.dim(d).dim_value() == output.size(d);
+  if (!same)
+    fail("onnx::save: ONNX's shape inference gives the output another shape than xgrad's {} (an exporter bug)",
+         detail::str(output.shape()));
+  detail::write_file_atomically(path, model.SerializeAsString(), "onnx::save");
+}
+
+}  // namespace xgrad::onnx
