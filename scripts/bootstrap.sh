@@ -23,7 +23,8 @@ PACKAGES=(
   libspdlog-dev libfmt-dev                  # logging and formatting
   nlohmann-json3-dev zlib1g-dev             # safetensors headers, .gz data files
   libzip-dev                                # PyTorch checkpoints (.pth are zip archives)
-  libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX export (checker, shape inference)
+  libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX export (checker, shape inference) and import
+  libonnx-testdata                          # ONNX's node tests, run through onnx::load by ctest
   libstb-dev                                # PNG out
   libpng-dev libjpeg-dev                    # PNG and JPEG in (maintained decoders for untrusted files)
   python3-skimage                           # its data folder has the photo examples/filters uses

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 shift || true
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(safetensors checkpoint idx cifar10 image torch)
+((${#TARGETS[@]})) || TARGETS=(safetensors checkpoint idx cifar10 image torch onnx)
 BUILD_DIR=${BUILD_DIR:-build-fuzz}
 JOBS=${JOBS:-$(nproc)}
 
@@ -51,6 +51,7 @@ for target in "${TARGETS[@]}"; do
   dict=$fuzz/dict/$target.dict
   [ "$target" = checkpoint ] && dict=$fuzz/dict/safetensors.dict
   [ "$target" = cifar10 ] && dict=
+  [ "$target" = onnx ] && dict=
   work="$BUILD_DIR/corpus/$target"      # what the fuzzer finds (the committed seeds stay as they are)
   artifacts="$BUILD_DIR/artifacts/$target/"
   mkdir -p "$work" "$artifacts"

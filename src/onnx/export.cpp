@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <set>
 #include <unordered_map>
 
 #include "ops/trace.hpp"
@@ -53,7 +54,10 @@ class GraphBuilder {
   // state_dict(), whose tensors are detached handles).
   GraphBuilder(proto::GraphProto& graph, const nn::StateDict& state, const ExportOptions& options)
       : graph_(graph), options_(options) {
-    for (const auto& [name, t] : state) state_.emplace(t.impl().get(), std::pair{name, t});
+    for (const auto& [name, t] : state) {
+      state_.emplace(t.impl().get(), std::pair{name, t});
+      taken_.insert(name);
+    }
   }
 
   void set_input(const Tensor& input) {
@@ -92,7 +96,14 @@ class GraphBuilder {
         "output of an op the exporter traced (an op it cannot see made it; register a constant as a buffer)",
         use, detail::str(t.shape()), dtype_name(t.dtype()));
   }
-  std::string fresh(const std::string& op) { return op + "_" + std::to_string(counter_++); }
+  // A name no parameter, buffer or earlier value has (an imported model's buffers
+  // may be called constant_<k> already).
+  std::string fresh(const std::string& op) {
+    std::string name;
+    do name = op + "_" + std::to_string(counter_++);
+    while (!taken_.insert(name).second);
+    return name;
+  }
 
   void initializer(const std::string& name, const Tensor& value) {
     proto::TensorProto* t = graph_.add_initializer();
@@ -103,7 +114,7 @@ class GraphBuilder {
     t->set_raw_data(c.impl()->element_ptr(), static_cast<std::size_t>(c.numel()) * element_size(c.dtype()));
   }
   std::string ints_constant(const Ints& values) {
-    const std::string name = "constant_" + std::to_string(counter_++);
+    const std::string name = fresh("constant");
     proto::TensorProto* t = graph_.add_initializer();
     t->set_name(name);
     t->set_data_type(proto::TensorProto::INT64);
@@ -112,7 +123,7 @@ class GraphBuilder {
     return name;
   }
   std::string floats_constant(const std::vector<float>& values) {  // Resize's scales are float whatever the data
-    const std::string name = "constant_" + std::to_string(counter_++);
+    const std::string name = fresh("constant");
     proto::TensorProto* t = graph_.add_initializer();
     t->set_name(name);
     t->set_data_type(proto::TensorProto::FLOAT);
@@ -121,7 +132,7 @@ class GraphBuilder {
     return name;
   }
   std::string tensor_constant(const Tensor& value) {
-    const std::string name = "constant_" + std::to_string(counter_++);
+    const std::string name = fresh("constant");
     initializer(name, value);
     return name;
   }
@@ -196,6 +207,7 @@ class GraphBuilder {
   std::unordered_map<const detail::TensorImpl*, std::pair<std::string, Tensor>> state_;
   std::unordered_map<const detail::TensorImpl*, Tensor> constants_;
   std::unordered_map<const detail::TensorImpl*, std::string> names_;
+  std::set<std::string> taken_;
   std::int64_t counter_ = 0;
   std::string last_;
 };

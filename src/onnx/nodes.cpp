@@ -1,0 +1,445 @@
+// One ONNX node run with xgrad's differentiable ops (the operators' semantics:
+// onnx/defs, https://onnx.ai/onnx/operators/). Where an opset changed an operator
+// (Softmax's axis at 13, Pad/Clip/Slice/Squeeze moving attributes to inputs at
+// 10-13), both forms are read.
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <optional>
+
+#include "onnx/graph.hpp"
+#include "util/check.hpp"
+#include "xgrad/ops.hpp"
+
+namespace xgrad::onnx {
+
+namespace {
+
+using detail::fail;
+using Ints = std::vector<std::int64_t>;
+
+class Args {
+ public:
+  Args(const Node& node, const std::vector<Tensor>& inputs, std::int64_t opset_version)
+      : opset(opset_version), node_(node), inputs_(inputs) {}
+
+  [[noreturn]] void refuse(const std::string& what) const {
+    fail<ValueError>("OnnxModel: node '{}' ({}): {}", node_.name, node_.op_type, what);
+  }
+  bool has(std::size_t i) const { return i < inputs_.size() && inputs_[i].defined(); }
+  const Tensor& in(std::size_t i) const {
+    if (!has(i)) refuse(fmt::format("input {} is missing", i));
+    return inputs_[i];
+  }
+  bool wants_output(std::size_t i) const { return i < node_.outputs.size() && !node_.outputs[i].empty(); }
+
+  template <class T>
+  std::optional<T> attr(const std::string& name) const {
+    const auto it = node_.attributes.find(name);
+    if (it == node_.attributes.end()) return std::nullopt;
+    if (const T* v = std::get_if<T>(&it->second)) return *v;
+    refuse(fmt::format("attribute {} has another type than expected", name));
+  }
+  template <class T>
+  T attr(const std::string& name, T fallback) const {
+    return attr<T>(name).value_or(std::move(fallback));
+  }
+  // An int64 input tensor's values (shapes, pads, axes).
+  Ints ints(std::size_t i) const {
+    const Tensor& t = in(i);
+    if (t.dtype() != i64) refuse(fmt::format("input {} must be int64, got {}", i, dtype_name(t.dtype())));
+    return t.contiguous().to_vector<std::int64_t>();
+  }
+  std::int64_t axis(std::int64_t a, std::int64_t rank) const {
+    if (a < -rank || a >= std::max<std::int64_t>(rank, 1)) refuse(fmt::format("axis {} is out of range for rank {}", a, rank));
+    return a < 0 ? a + rank : a;
+  }
+
+  const std::int64_t opset;
+
+ private:
+  const Node& node_;
+  const std::vector<Tensor>& inputs_;
+};
+
+Ints spatial_of(const Tensor& t) { return Ints(t.shape().begin() + 2, t.shape().end()); }
+
+// pads [b1.., e1..] (ONNX) from the attribute or auto_pad, for a window of `kernel` (dilated).
+std::pair<Ints, Ints> window_pads(const Args& a, const Ints& in, const Ints& kernel, const Ints& stride,
+                                  const Ints& dilation) {
+  const std::size_t n = in.size();
+  const std::string mode = a.attr<std::string>("auto_pad", "NOTSET");
+  Ints begin(n, 0), end(n, 0);
+  if (mode == "NOTSET") {
+    const Ints pads = a.attr<Ints>("pads", Ints(2 * n, 0));
+    if (pads.size() != 2 * n) a.refuse(fmt::format("pads has {} values for {} spatial dims", pads.size(), n));
+    std::copy(pads.begin(), pads.begin() + static_cast<std::ptrdiff_t>(n), begin.begin());
+    std::copy(pads.begin() + static_cast<std::ptrdiff_t>(n), pads.end(), end.begin());
+  } else if (mode == "SAME_UPPER" || mode == "SAME_LOWER") {
+    for (std::size_t d = 0; d < n; ++d) {
+      const std::int64_t out = (in[d] + stride[d] - 1) / stride[d];
+      const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * stride[d] + (kernel[d] - 1) * dilation[d] + 1 - in[d]);
+      const std::int64_t small = total / 2;
+      begin[d] = mode == "SAME_UPPER" ? small : total - small;
+      end[d] = total - begin[d];
+    }
+  } else if (mode != "VALID") {
+    a.refuse("auto_pad " + mode + " is not an ONNX mode");
+  }
+  return {begin, end};
+}
+
+Tensor conv(const Args& a) {
+  const Tensor& x = a.in(0);
+  const Tensor& w = a.in(1);
+  const Ints kernel = spatial_of(w);
+  const std::size_t n = kernel.size();
+  const Ints stride = a.attr<Ints>("strides", Ints(n, 1)), dilation = a.attr<Ints>("dilations", Ints(n, 1));
+  const auto [begin, end] = window_pads(a, spatial_of(x), kernel, stride, dilation);
+  const ConvOptions options{.stride = stride, .padding = Padding::asymmetric(begin, end), .dilation = dilation,
+                            .groups = a.attr<std::int64_t>("group", 1)};
+  const Tensor b = a.has(2) ? a.in(2) : Tensor();
+  if (n == 1) return conv1d(x, w, b, options);
+  if (n == 2) return conv2d(x, w, b, options);
+  if (n == 3) return conv3d(x, w, b, options);
+  a.refuse(fmt::format("{} spatial dims; 1 to 3 are run", n));
+}
+
+Tensor conv_transpose(const Args& a) {
+  const Tensor& x = a.in(0);
+  const Tensor& w = a.in(1);
+  const std::size_t n = static_cast<std::size_t>(w.dim()) - 2;
+  if (a.attr<Ints>("output_shape")) a.refuse("output_shape is not supported (give pads and output_padding)");
+  if (a.attr<std::string>("auto_pad", "NOTSET") != "NOTSET") a.refuse("auto_pad is not supported");
+  const Ints pads = a.attr<Ints>("pads", Ints(2 * n, 0));
+  if (!std::equal(pads.begin(), pads.begin() + static_cast<std::ptrdiff_t>(n), pads.begin() + static_cast<std::ptrdiff_t>(n)))
+    a.refuse("asymmetric pads are not supported");
+  const ConvTransposeOptions options{.stride = a.attr<Ints>("strides", Ints(n, 1)),
+                                     .padding = Ints(pads.begin(), pads.begin() + static_cast<std::ptrdiff_t>(n)),
+                                     .output_padding = a.attr<Ints>("output_padding", Ints(n, 0)),
+                                     .dilation = a.attr<Ints>("dilations", Ints(n, 1)),
+                                     .groups = a.attr<std::int64_t>("group", 1)};
+  const Tensor b = a.has(2) ? a.in(2) : Tensor();
+  if (n == 1) return conv_transpose1d(x, w, b, options);
+  if (n == 2) return conv_transpose2d(x, w, b, options);
+  if (n == 3) return conv_transpose3d(x, w, b, options);
+  a.refuse(fmt::format("{} spatial dims; 1 to 3 are run", n));
+}
+
+// xgrad pads pooling symmetrically; asymmetric ONNX pads become an explicit pad first.
+Tensor pool(const Args& a, bool max) {
+  if (max && a.wants_output(1)) a.refuse("the Indices output is not supported");
+  Tensor x = a.in(0);
+  const Ints kernel = a.attr<Ints>("kernel_shape").value_or(Ints{});
+  const std::size_t n = kernel.size();
+  if (n == 0 || n + 2 != static_cast<std::size_t>(x.dim())) a.refuse("kernel_shape must name every spatial dim");
+  const Ints stride = a.attr<Ints>("strides", Ints(n, 1));
+  const Ints dilation = max ? a.attr<Ints>("dilations", Ints(n, 1)) : Ints(n, 1);
+  auto [begin, end] = window_pads(a, spatial_of(x), kernel, stride, dilation);
+  const bool ceil = a.attr<std::int64_t>("ceil_mode", 0) != 0;
+  const bool include_pad = a.attr<std::int64_t>("count_include_pad", 0) != 0;
+  const auto run = [&](const Tensor& t, const Ints& padding, bool count_pad) {
+    if (max) {
+      const MaxPoolOptions o{.kernel = kernel, .stride = stride, .padding = padding, .dilation = dilation, .ceil_mode = ceil};
+      return n == 1 ? max_pool1d(t, o) : n == 2 ? max_pool2d(t, o) : max_pool3d(t, o);
+    }
+    const AvgPoolOptions o{.kernel = kernel, .stride = stride, .padding = padding, .ceil_mode = ceil,
+                           .count_include_pad = count_pad};
+    return n == 1 ? avg_pool1d(t, o) : n == 2 ? avg_pool2d(t, o) : avg_pool3d(t, o);
+  };
+  bool symmetric = begin == end;
+  for (std::size_t d = 0; d < n; ++d) symmetric = symmetric && 2 * begin[d] <= (kernel[d] - 1) * dilation[d] + 1;
+  if (symmetric) return run(x, begin, include_pad);
+  // Asymmetric pads, or more than xgrad's (PyTorch's) half a window: pad explicitly
+  // (-inf for max) and pool unpadded.
+  if (ceil) a.refuse("ceil_mode with asymmetric or large pads is not supported");
+  Ints pads;  // xgrad's order: from the last dim, (begin, end) pairs
+  for (std::size_t d = n; d-- > 0;) pads.insert(pads.end(), {begin[d], end[d]});
+  const Ints none(n, 0);
+  if (max) return run(pad(x, pads, -std::numeric_limits<double>::infinity()), none, true);
+  const Tensor sums = run(pad(x, pads, 0.0), none, true);
+  if (include_pad) return sums;
+  // The mean over the window's real elements: the padded mean over the padded mean of ones.
+  return sums / run(pad(ones_like(x), pads, 0.0), none, true);
+}
+
+Tensor global_average_pool(const Args& a) {
+  const Tensor& x = a.in(0);
+  const Ints ones(static_cast<std::size_t>(std::max<std::int64_t>(x.dim() - 2, 0)), 1);
+  if (x.dim() == 3) return adaptive_avg_pool1d(x, ones);
+  if (x.dim() == 4) return adaptive_avg_pool2d(x, ones);
+  if (x.dim() == 5) return adaptive_avg_pool3d(x, ones);
+  a.refuse(fmt::format("input of rank {}; 3 to 5 are run", x.dim()));
+}
+
+Tensor batch_normalization(const Args& a) {
+  if (a.attr<std::int64_t>("training_mode", 0) != 0 || a.wants_output(1))
+    a.refuse("training mode (batch statistics, running-statistics outputs) is not supported");
+  return batch_norm(a.in(0), a.in(3), a.in(4), a.in(1), a.in(2),
+                    {.training = false, .eps = a.attr<double>("epsilon", 1e-5)});
+}
+
+Tensor gemm(const Args& a) {
+  const double alpha = a.attr<double>("alpha", 1.0), beta = a.attr<double>("beta", 1.0);
+  const bool trans_a = a.attr<std::int64_t>("transA", 0) != 0, trans_b = a.attr<std::int64_t>("transB", 0) != 0;
+  const Tensor& A = a.in(0);
+  const Tensor& B = a.in(1);
+  const bool vector_bias = !a.has(2) || a.in(2).dim() <= 1;
+  if (!trans_a && trans_b && alpha == 1.0 && beta == 1.0 && vector_bias && (!a.has(2) || a.in(2).dim() == 1))
+    return linear(A, B, a.has(2) ? a.in(2) : Tensor());  // the usual Gemm: x W^T + b
+  Tensor y = matmul(trans_a ? A.t() : A, trans_b ? B.t() : B);
+  if (alpha != 1.0) y = y * alpha;
+  if (a.has(2)) y = y + (beta == 1.0 ? a.in(2) : a.in(2) * beta);
+  return y;
+}
+
+Tensor softmax_node(const Args& a, bool log) {
+  const Tensor& x = a.in(0);
+  const auto run = [&](const Tensor& t, std::int64_t dim) { return log ? log_softmax(t, dim) : softmax(t, dim); };
+  if (a.opset >= 13) return run(x, a.axis(a.attr<std::int64_t>("axis", -1), x.dim()));
+  // Before opset 13 the input is seen as 2-D: [prod(dims before axis), prod(the rest)].
+  const std::int64_t axis = a.axis(a.attr<std::int64_t>("axis", 1), x.dim());
+  std::int64_t rows = 1;
+  for (std::int64_t d = 0; d < axis; ++d) rows *= x.size(d);
+  return run(x.reshape({rows, -1}), 1).reshape(x.shape());
+}
+
+Tensor reshape_node(const Args& a) {
+  const Tensor& x = a.in(0);
+  Ints shape = a.opset >= 5 ? a.ints(1) : a.attr<Ints>("shape", {});
+  const bool allow_zero = a.attr<std::int64_t>("allowzero", 0) != 0;
+  for (std::size_t d = 0; d < shape.size(); ++d)
+    if (shape[d] == 0 && !allow_zero) {
+      if (static_cast<std::int64_t>(d) >= x.dim()) a.refuse("a 0 (copy) past the input's rank");
+      shape[d] = x.size(static_cast<std::int64_t>(d));
+    }
+  return x.reshape(shape);
+}
+
+Tensor flatten_node(const Args& a) {
+  const Tensor& x = a.in(0);
+  const std::int64_t axis = a.attr<std::int64_t>("axis", 1);
+  const std::int64_t split = axis < 0 ? axis + x.dim() : axis;
+  if (split < 0 || split > x.dim()) a.refuse(fmt::format("axis {} for rank {}", axis, x.dim()));
+  std::int64_t rows = 1;
+  for (std::int64_t d = 0; d < split; ++d) rows *= x.size(d);
+  return x.reshape({rows, rows == 0 ? 0 : -1});
+}
+
+Tensor pad_node(const Args& a) {
+  const Tensor& x = a.in(0);
+  if (a.attr<std::string>("mode", "constant") != "constant")
+    a.refuse("mode " + a.attr<std::string>("mode", "") + " is not supported (constant only)");
+  const Ints pads = a.opset >= 11 ? a.ints(1) : a.attr<Ints>("pads", {});
+  double value = a.attr<double>("value", 0.0);
+  if (a.opset >= 11 && a.has(2)) value = a.in(2).to(f64).item();
+  const auto rank = static_cast<std::size_t>(x.dim());
+  if (pads.size() != 2 * rank) a.refuse(fmt::format("pads has {} values for rank {}", pads.size(), rank));
+  Ints from_last;
+  for (std::size_t d = rank; d-- > 0;) from_last.insert(from_last.end(), {pads[d], pads[d + rank]});
+  return pad(x, from_last, value);
+}
+
+Tensor slice_node(const Args& a) {
+  Tensor x = a.in(0);
+  const Ints starts = a.opset >= 10 ? a.ints(1) : a.attr<Ints>("starts", {});
+  const Ints ends = a.opset >= 10 ? a.ints(2) : a.attr<Ints>("ends", {});
+  Ints axes = a.opset >= 10 ? (a.has(3) ? a.ints(3) : Ints{}) : a.attr<Ints>("axes", {});
+  const Ints steps = a.opset >= 10 && a.has(4) ? a.ints(4) : Ints(starts.size(), 1);
+  if (axes.empty()) {
+    axes.resize(starts.size());
+    std::iota(axes.begin(), axes.end(), 0);
+  }
+  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+    a.refuse("starts, ends, axes and steps differ in length");
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    if (steps[i] <= 0) a.refuse(fmt::format("step {} is not supported (positive steps only)", steps[i]));
+    const std::int64_t axis = a.axis(axes[i], x.dim()), size = x.size(axis);
+    const auto clamp_index = [size](std::int64_t v) { return std::clamp(v < 0 ? v + size : v, std::int64_t{0}, size); };
+    const std::int64_t begin = clamp_index(starts[i]), end = std::max(begin, clamp_index(ends[i]));
+    x = slice(x, axis, begin, end, steps[i]);
+  }
+  return x;
+}
+
+Tensor clip_node(const Args& a) {
+  std::optional<double> lo, hi;
+  if (a.opset >= 11) {
+    if (a.has(1)) lo = a.in(1).to(f64).item();
+    if (a.has(2)) hi = a.in(2).to(f64).item();
+  } else {
+    lo = a.attr<double>("min");
+    hi = a.attr<double>("max");
+  }
+  if (!lo && !hi) return a.in(0);
+  return clamp(a.in(0), lo, hi);
+}
+
+Tensor resize_node(const Args& a) {
+  const Tensor& x = a.in(0);
+  if (x.dim() != 4) a.refuse(fmt::format("input of rank {}; 4-D images are resized", x.dim()));
+  std::vector<double> scales;
+  Ints sizes;
+  const std::size_t scales_input = a.opset >= 11 ? 2 : 1;
+  if (a.has(scales_input) && a.in(scales_input).numel() > 0) scales = a.in(scales_input).to(f64).to_vector<double>();
+  else if (const auto attr = a.attr<std::vector<double>>("scales")) scales = *attr;  // Upsample-7
+  if (a.opset >= 11 && a.has(3) && a.in(3).numel() > 0) sizes = a.ints(3);
+  if (!scales.empty() && (scales.size() != 4 || scales[0] != 1.0 || scales[1] != 1.0))
+    a.refuse("scales must be [1, 1, h, w]");
+  if (!sizes.empty() && (sizes.size() != 4 || sizes[0] != x.size(0) || sizes[1] != x.size(1)))
+    a.refuse("sizes must keep the batch and channels");
+  if (scales.empty() && sizes.empty()) a.refuse("neither scales nor sizes is given");
+
+  const std::string mode = a.attr<std::string>("mode", "nearest");
+  // Upsample and Resize-10 map coordinates as "asymmetric"; Resize-11 defaults to half_pixel.
+  const std::string coordinates = a.opset >= 11 ? a.attr<std::string>("coordinate_transformation_mode", "half_pixel")
+                                                : std::string("asymmetric");
+  InterpolateOptions options;
+  if (!sizes.empty()) options.size = {sizes[2], sizes[3]};
+  else options.scale_factor = {scales[2], scales[3]};
+  if (mode == "nearest") {
+    if (coordinates != "asymmetric" || (a.opset >= 11 && a.attr<std::string>("nearest_mode", "round_prefer_floor") != "floor"))
+      a.refuse("nearest resizing is run with asymmetric coordinates and floor (PyTorch's), got " + coordinates);
+    options.mode = "nearest";
+  } else if (mode == "linear") {
+    const auto out_size = [&](std::size_t d) {
+      return sizes.empty() ? static_cast<std::int64_t>(std::floor(x.size(static_cast<std::int64_t>(d)) * scales[d]))
+                           : sizes[d];
+    };
+    if (coordinates == "pytorch_half_pixel" && (out_size(2) == 1 || out_size(3) == 1))
+      a.refuse("pytorch_half_pixel maps a size-1 output to 0, unlike PyTorch's own bilinear interpolation");
+    if (coordinates == "align_corners" && sizes.empty() &&
+        (x.size(2) * scales[2] != std::floor(x.size(2) * scales[2]) || x.size(3) * scales[3] != std::floor(x.size(3) * scales[3])))
+      a.refuse("align_corners with scales that give a fractional size (ONNX then aligns to the fraction)");
+    if (coordinates == "align_corners") {
+      options.align_corners = true;
+      if (options.size.empty())  // align_corners with scales: the output size they give
+        options.size = {static_cast<std::int64_t>(std::floor(x.size(2) * scales[2])),
+                        static_cast<std::int64_t>(std::floor(x.size(3) * scales[3]))};
+      options.scale_factor.clear();
+    } else if (coordinates != "half_pixel" && coordinates != "pytorch_half_pixel") {
+      a.refuse("linear resizing is run with half_pixel or align_corners coordinates, got " + coordinates);
+    }
+    options.mode = "bilinear";
+  } else {
+    a.refuse("mode " + mode + " is not supported (nearest, linear)");
+  }
+  return interpolate(x, options);
+}
+
+Tensor constant_node(const Args& a) {
+  if (const auto t = a.attr<Tensor>("value")) return *t;
+  if (const auto v = a.attr<double>("value_float")) return full({}, *v);
+  if (const auto v = a.attr<std::int64_t>("value_int")) return full({}, static_cast<double>(*v), {.dtype = i64});
+  if (const auto v = a.attr<std::vector<double>>("value_floats"))
+    return from_vector(std::vector<float>(v->begin(), v->end()), {static_cast<std::int64_t>(v->size())});
+  if (const auto v = a.attr<Ints>("value_ints")) return from_vector(*v, {static_cast<std::int64_t>(v->size())});
+  a.refuse("no value xgrad reads (value, value_float(s), value_int(s))");
+}
+
+Tensor squeeze_node(const Args& a, bool unsqueeze) {
+  const Tensor& x = a.in(0);
+  const Ints axes = a.opset >= 13 ? (a.has(1) ? a.ints(1) : Ints{}) : a.attr<Ints>("axes", {});
+  Shape shape = x.shape();
+  if (unsqueeze) {
+    const auto rank = static_cast<std::int64_t>(shape.size() + axes.size());
+    Ints wrapped;
+    for (std::int64_t v : axes) wrapped.push_back(a.axis(v, rank));
+    std::sort(wrapped.begin(), wrapped.end());
+    for (std::int64_t v : wrapped) shape.insert(shape.begin() + v, 1);
+    return x.reshape(shape);
+  }
+  if (axes.empty()) return squeeze(x);
+  std::vector<bool> drop(shape.size(), false);
+  for (std::int64_t v : axes) {
+    const std::int64_t d = a.axis(v, x.dim());
+    if (shape[static_cast<std::size_t>(d)] != 1) a.refuse(fmt::format("axis {} has size {}, not 1", v, shape[static_cast<std::size_t>(d)]));
+    drop[static_cast<std::size_t>(d)] = true;
+  }
+  Shape kept;
+  for (std::size_t d = 0; d < shape.size(); ++d)
+    if (!drop[d]) kept.push_back(shape[d]);
+  return x.reshape(kept);
+}
+
+Tensor transpose_node(const Args& a) {
+  const Tensor& x = a.in(0);
+  Ints perm(static_cast<std::size_t>(x.dim()));
+  std::iota(perm.rbegin(), perm.rend(), 0);  // the default reverses the dims
+  return x.permute(a.attr<Ints>("perm", perm));
+}
+
+}  // namespace
+
+const std::vector<std::string>& supported_ops() {
+  static const std::vector<std::string> ops{
+      "Abs", "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "ConvTranspose", "Div",
+      "Dropout", "Exp", "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LRN", "LeakyRelu", "Log", "LogSoftmax",
+      "MatMul", "MaxPool", "Mul", "Neg", "Pad", "Pow", "Relu", "Reshape", "Resize", "Sigmoid", "Slice", "Softmax",
+      "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze", "Upsample"};
+  return ops;
+}
+
+std::vector<Tensor> run_node(const Node& node, const std::vector<Tensor>& inputs, std::int64_t opset) {
+  const Args a(node, inputs, opset);
+  const std::string& op = node.op_type;
+  if (op == "Conv") return {conv(a)};
+  if (op == "ConvTranspose") return {conv_transpose(a)};
+  if (op == "MaxPool") return {pool(a, true)};
+  if (op == "AveragePool") return {pool(a, false)};
+  if (op == "GlobalAveragePool") return {global_average_pool(a)};
+  if (op == "BatchNormalization") return {batch_normalization(a)};
+  if (op == "Gemm") return {gemm(a)};
+  if (op == "MatMul") return {matmul(a.in(0), a.in(1))};
+  if (op == "Relu") return {relu(a.in(0))};
+  if (op == "LeakyRelu") return {leaky_relu(a.in(0), a.attr<double>("alpha", 0.01))};
+  if (op == "Sigmoid") return {sigmoid(a.in(0))};
+  if (op == "Tanh") return {tanh(a.in(0))};
+  if (op == "Exp") return {exp(a.in(0))};
+  if (op == "Log") return {log(a.in(0))};
+  if (op == "Sqrt") return {sqrt(a.in(0))};
+  if (op == "Abs") return {abs(a.in(0))};
+  if (op == "Neg") return {neg(a.in(0))};
+  if (op == "Add") return {add(a.in(0), a.in(1))};
+  if (op == "Sub") return {sub(a.in(0), a.in(1))};
+  if (op == "Mul") return {mul(a.in(0), a.in(1))};
+  if (op == "Div") return {div(a.in(0), a.in(1))};
+  if (op == "Pow") return {pow(a.in(0), a.in(1))};
+  if (op == "Sum") {
+    Tensor total = a.in(0);
+    for (std::size_t i = 1; i < inputs.size(); ++i) total = total + a.in(i);
+    return {total};
+  }
+  if (op == "Concat") {
+    std::vector<Tensor> parts;
+    for (std::size_t i = 0; i < inputs.size(); ++i) parts.push_back(a.in(i));
+    return {cat(parts, a.axis(a.attr<std::int64_t>("axis").value_or(0), a.in(0).dim()))};
+  }
+  if (op == "Softmax") return {softmax_node(a, false)};
+  if (op == "LogSoftmax") return {softmax_node(a, true)};
+  if (op == "LRN") {
+    const std::int64_t size = a.attr<std::int64_t>("size").value_or(0);
+    if (size < 1 || size % 2 == 0) a.refuse(fmt::format("size {}: odd sizes are run", size));
+    return {local_response_norm(a.in(0), {.size = size, .alpha = a.attr<double>("alpha", 1e-4),
+                                           .beta = a.attr<double>("beta", 0.75), .k = a.attr<double>("bias", 1.0)})};
+  }
+  if (op == "Dropout" || op == "Identity") {
+    if (a.wants_output(1)) a.refuse("the mask output is not supported");
+    return {a.in(0)};
+  }
+  if (op == "Flatten") return {flatten_node(a)};
+  if (op == "Reshape") return {reshape_node(a)};
+  if (op == "Transpose") return {transpose_node(a)};
+  if (op == "Squeeze") return {squeeze_node(a, false)};
+  if (op == "Unsqueeze") return {squeeze_node(a, true)};
+  if (op == "Pad") return {pad_node(a)};
+  if (op == "Slice") return {slice_node(a)};
+  if (op == "Clip") return {clip_node(a)};
+  if (op == "Resize" || op == "Upsample") return {resize_node(a)};
+  if (op == "Constant") return {constant_node(a)};
+  a.refuse("is not run by xgrad");
+}
+
+}  // namespace xgrad::onnx

@@ -1,0 +1,151 @@
+// ONNX import: exported zoo models come back as modules that give the same logits,
+// export again to the same model, keep the state_dict names and train; bad files
+// and operators xgrad does not run are named. (ONNX's own node tests: the
+// onnx_conformance program, run by ctest.)
+
+#include <onnx/onnx_pb.h>
+
+#include <filesystem>
+
+#include "support.hpp"
+#include "xgrad/io.hpp"
+#include "xgrad/models.hpp"
+#include "xgrad/nn.hpp"
+#include "xgrad/onnx.hpp"
+#include "xgrad/ops.hpp"
+#include "xgrad/optim.hpp"
+
+using namespace xgrad;
+using namespace xgrad::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path scratch(const std::string& name) { return process_scratch_dir("xgrad_test_onnx_import") / name; }
+
+// Batch statistics that make evaluation-mode batch norm more than the identity.
+void set_statistics(nn::Module& model) {
+  NoGradGuard no_grad;
+  for (auto& [name, t] : model.named_buffers()) {
+    if (name.find("running_mean") != std::string::npos) Tensor(t).copy_(randn(t.shape()) * 0.1);
+    if (name.find("running_var") != std::string::npos) Tensor(t).copy_(rand(t.shape()) + 0.5);
+  }
+}
+
+double max_difference(const Tensor& a, const Tensor& b) { return max(abs(a - b)).item(); }
+
+// export -> import -> export -> import: every step gives the original's logits.
+void require_round_trip(nn::Module& model, const Shape& input_shape, const std::string& name) {
+  set_statistics(model);
+  Shape example = input_shape;
+  example[0] = 2;
+  const fs::path first = scratch(name + ".onnx"), second = scratch(name + "_again.onnx");
+  xgrad::onnx::save(model, randn(example), first.string());
+  const auto imported = xgrad::onnx::load(first.string());
+  REQUIRE_FALSE(imported->is_training());
+
+  const Tensor x = randn(input_shape);  // another batch size than the export's
+  model.eval();
+  NoGradGuard no_grad;
+  const Tensor expected = model.forward(x);
+  const Tensor got = imported->forward(x);
+  REQUIRE(got.shape() == expected.shape());
+  CHECK(max_difference(got, expected) <= 1e-5 * max(abs(expected)).item());
+
+  xgrad::onnx::save(*imported, x, second.string());
+  const auto again = xgrad::onnx::load(second.string());
+  CHECK(max_difference(again->forward(x), got) == 0.0);
+
+  // The same names as the original's state_dict (but batch norm's step counter, which
+  // evaluation does not read), the weights trainable, the statistics buffers.
+  std::set<std::string> original, loaded;
+  for (const auto& [key, t] : model.state_dict())
+    if (key.find("num_batches_tracked") == std::string::npos) original.insert(key);
+  for (const auto& [key, t] : imported->state_dict()) loaded.insert(key);
+  CHECK(loaded == original);
+  CHECK(imported->parameters().size() == model.parameters().size());
+}
+
+}  // namespace
+
+TEST_CASE("onnx::load of exported zoo models gives their logits, and exports back to the same model", "[onnx]") {
+  manual_seed(11);
+  SECTION("LeNet-5") { require_round_trip(*models::lenet5(), {3, 1, 28, 28}, "lenet5"); }
+  SECTION("CIFAR ResNet-20") { require_round_trip(*models::resnet20(), {3, 3, 32, 32}, "resnet20"); }
+  SECTION("torchvision ResNet-18, tiny widths") {
+    models::ResNet net(models::ResNetConfig{.planes = {4, 8, 16, 32}}, {.num_classes = 10});
+    require_round_trip(net, {3, 3, 64, 64}, "resnet18_tiny");
+  }
+  SECTION("DenseNet-121") { require_round_trip(*models::densenet121({.num_classes = 10}), {2, 3, 32, 32}, "densenet"); }
+#ifndef __SANITIZE_ADDRESS__
+  SECTION("AlexNet") { require_round_trip(*models::alexnet({.num_classes = 10}), {2, 3, 63, 63}, "alexnet"); }
+#endif
+}
+
+TEST_CASE("an imported model trains, and loads the original's weights", "[onnx]") {
+  manual_seed(12);
+  auto original = models::lenet5();
+  const fs::path path = scratch("lenet_train.onnx");
+  xgrad::onnx::save(*original, randn({2, 1, 28, 28}), path.string());
+  auto imported = xgrad::onnx::load(path.string());
+
+  imported->train();
+  optim::SGD sgd(imported->parameters(), {.lr = 0.05});
+  const Tensor x = randn({8, 1, 28, 28});
+  const Tensor labels = from_vector(std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7}, {8});
+  double first = 0, last = 0;
+  for (int step = 0; step < 5; ++step) {
+    sgd.zero_grad();
+    const Tensor loss = cross_entropy(imported->forward(x), labels);
+    loss.backward();
+    for (const Tensor& p : imported->parameters()) REQUIRE(p.grad().defined());
+    sgd.step();
+    (step == 0 ? first : last) = loss.item();
+  }
+  CHECK(last < first);
+
+  // Its state_dict names are the original's: the original's weights load into it.
+  const fs::path weights = scratch("lenet.safetensors");
+  save(*original, weights.string());
+  load(*imported, weights.string());
+  imported->eval();
+  original->eval();
+  NoGradGuard no_grad;
+  CHECK(max_difference(imported->forward(x), original->forward(x)) == 0.0);
+}
+
+TEST_CASE("onnx::load names the files and operators it cannot read", "[onnx][errors]") {
+  struct Gelu : nn::Module {
+    Tensor forward(const Tensor& x) override { return gelu(x); }
+  } gelu_module;
+  const fs::path gelu_path = scratch("gelu.onnx");
+  xgrad::onnx::save(gelu_module, randn({2, 3}), gelu_path.string());
+  XGRAD_REQUIRE_THROWS_WITH(xgrad::onnx::load(gelu_path.string()), ValueError, "gelu.onnx", "is a Erf",
+                            "which xgrad does not run");
+
+  auto net = models::lenet5();
+  const fs::path good = scratch("lenet.onnx");
+  xgrad::onnx::save(*net, randn({1, 1, 28, 28}), good.string());
+  const std::string bytes = read_bytes(good);
+  const fs::path truncated = scratch("truncated.onnx");
+  write_bytes(truncated, bytes.substr(0, bytes.size() / 2));
+  XGRAD_REQUIRE_THROWS_WITH(xgrad::onnx::load(truncated.string()), IOError, "truncated.onnx", "not a valid ONNX model");
+  XGRAD_REQUIRE_THROWS_WITH(xgrad::onnx::load(scratch("missing.onnx").string()), IOError, "missing.onnx");
+
+  // An initializer whose data does not fill its dims, and one claiming 2^40 elements.
+  ::onnx::ModelProto model;
+  REQUIRE(model.ParseFromString(bytes));
+  model.mutable_graph()->mutable_initializer(0)->mutable_raw_data()->resize(12);
+  const fs::path short_data = scratch("short.onnx");
+  write_bytes(short_data, model.SerializeAsString());
+  XGRAD_REQUIRE_THROWS_WITH(xgrad::onnx::load(short_data.string()), IOError, "has 12 bytes of data, not 600");
+  auto* dims = model.mutable_graph()->mutable_initializer(0)->mutable_dims();
+  dims->Clear();
+  dims->Add(1 << 20);
+  dims->Add(1 << 21);
+  write_bytes(short_data, model.SerializeAsString());
+  XGRAD_REQUIRE_THROWS_WITH(xgrad::onnx::load(short_data.string()), IOError, "dims that overflow");
+
+  auto imported = xgrad::onnx::load(good.string());
+  XGRAD_REQUIRE_THROWS_WITH(imported->run({}), ShapeError, "takes 1 inputs (input), got 0");
+}
