@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <optional>
 
@@ -364,6 +365,18 @@ Tensor squeeze_node(const Args& a, bool unsqueeze) {
   return x.reshape(kept);
 }
 
+Tensor lrn_node(const Args& a) {
+  const std::int64_t size = a.attr<std::int64_t>("size").value_or(0);
+  if (size < 1 || size % 2 == 0) a.refuse(fmt::format("size {}: odd sizes are run", size));
+  return local_response_norm(a.in(0), {.size = size, .alpha = a.attr<double>("alpha", 1e-4),
+                                       .beta = a.attr<double>("beta", 0.75), .k = a.attr<double>("bias", 1.0)});
+}
+
+Tensor identity_node(const Args& a) {  // Identity, and Dropout in inference
+  if (a.wants_output(1)) a.refuse("the mask output is not supported");
+  return a.in(0);
+}
+
 Tensor transpose_node(const Args& a) {
   const Tensor& x = a.in(0);
   Ints perm(static_cast<std::size_t>(x.dim()));
@@ -371,75 +384,79 @@ Tensor transpose_node(const Args& a) {
   return x.permute(a.attr<Ints>("perm", perm));
 }
 
+using Runner = Tensor (*)(const Args&);
+
+// Every operator xgrad runs, in one table (what load accepts is its keys).
+const std::map<std::string, Runner>& runners() {
+  static const std::map<std::string, Runner> table{
+      {"Abs", [](const Args& a) { return abs(a.in(0)); }},
+      {"Add", [](const Args& a) { return add(a.in(0), a.in(1)); }},
+      {"AveragePool", [](const Args& a) { return pool(a, false); }},
+      {"BatchNormalization", batch_normalization},
+      {"Clip", clip_node},
+      {"Concat", [](const Args& a) {
+         std::vector<Tensor> parts;
+         for (std::size_t i = 0; a.has(i); ++i) parts.push_back(a.in(i));
+         return cat(parts, a.axis(a.attr<std::int64_t>("axis").value_or(0), a.in(0).dim()));
+       }},
+      {"Constant", constant_node},
+      {"Conv", conv},
+      {"ConvTranspose", conv_transpose},
+      {"Div", [](const Args& a) { return div(a.in(0), a.in(1)); }},
+      {"Dropout", identity_node},
+      {"Exp", [](const Args& a) { return exp(a.in(0)); }},
+      {"Flatten", flatten_node},
+      {"Gemm", gemm},
+      {"GlobalAveragePool", global_average_pool},
+      {"Identity", identity_node},
+      {"LRN", lrn_node},
+      {"LeakyRelu", [](const Args& a) { return leaky_relu(a.in(0), a.attr<double>("alpha", 0.01)); }},
+      {"Log", [](const Args& a) { return log(a.in(0)); }},
+      {"LogSoftmax", [](const Args& a) { return softmax_node(a, true); }},
+      {"MatMul", [](const Args& a) { return matmul(a.in(0), a.in(1)); }},
+      {"MaxPool", [](const Args& a) { return pool(a, true); }},
+      {"Mul", [](const Args& a) { return mul(a.in(0), a.in(1)); }},
+      {"Neg", [](const Args& a) { return neg(a.in(0)); }},
+      {"Pad", pad_node},
+      {"Pow", [](const Args& a) { return pow(a.in(0), a.in(1)); }},
+      {"Relu", [](const Args& a) { return relu(a.in(0)); }},
+      {"Reshape", reshape_node},
+      {"Resize", resize_node},
+      {"Sigmoid", [](const Args& a) { return sigmoid(a.in(0)); }},
+      {"Slice", slice_node},
+      {"Softmax", [](const Args& a) { return softmax_node(a, false); }},
+      {"Sqrt", [](const Args& a) { return sqrt(a.in(0)); }},
+      {"Squeeze", [](const Args& a) { return squeeze_node(a, false); }},
+      {"Sub", [](const Args& a) { return sub(a.in(0), a.in(1)); }},
+      {"Sum", [](const Args& a) {
+         Tensor total = a.in(0);
+         for (std::size_t i = 1; a.has(i); ++i) total = total + a.in(i);
+         return total;
+       }},
+      {"Tanh", [](const Args& a) { return tanh(a.in(0)); }},
+      {"Transpose", transpose_node},
+      {"Unsqueeze", [](const Args& a) { return squeeze_node(a, true); }},
+      {"Upsample", resize_node},
+  };
+  return table;
+}
+
 }  // namespace
 
 const std::vector<std::string>& supported_ops() {
-  static const std::vector<std::string> ops{
-      "Abs", "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "ConvTranspose", "Div",
-      "Dropout", "Exp", "Flatten", "Gemm", "GlobalAveragePool", "Identity", "LRN", "LeakyRelu", "Log", "LogSoftmax",
-      "MatMul", "MaxPool", "Mul", "Neg", "Pad", "Pow", "Relu", "Reshape", "Resize", "Sigmoid", "Slice", "Softmax",
-      "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze", "Upsample"};
+  static const std::vector<std::string> ops = [] {
+    std::vector<std::string> names;
+    for (const auto& [name, runner] : runners()) names.push_back(name);
+    return names;
+  }();
   return ops;
 }
 
 std::vector<Tensor> run_node(const Node& node, const std::vector<Tensor>& inputs, std::int64_t opset) {
   const Args a(node, inputs, opset);
-  const std::string& op = node.op_type;
-  if (op == "Conv") return {conv(a)};
-  if (op == "ConvTranspose") return {conv_transpose(a)};
-  if (op == "MaxPool") return {pool(a, true)};
-  if (op == "AveragePool") return {pool(a, false)};
-  if (op == "GlobalAveragePool") return {global_average_pool(a)};
-  if (op == "BatchNormalization") return {batch_normalization(a)};
-  if (op == "Gemm") return {gemm(a)};
-  if (op == "MatMul") return {matmul(a.in(0), a.in(1))};
-  if (op == "Relu") return {relu(a.in(0))};
-  if (op == "LeakyRelu") return {leaky_relu(a.in(0), a.attr<double>("alpha", 0.01))};
-  if (op == "Sigmoid") return {sigmoid(a.in(0))};
-  if (op == "Tanh") return {tanh(a.in(0))};
-  if (op == "Exp") return {exp(a.in(0))};
-  if (op == "Log") return {log(a.in(0))};
-  if (op == "Sqrt") return {sqrt(a.in(0))};
-  if (op == "Abs") return {abs(a.in(0))};
-  if (op == "Neg") return {neg(a.in(0))};
-  if (op == "Add") return {add(a.in(0), a.in(1))};
-  if (op == "Sub") return {sub(a.in(0), a.in(1))};
-  if (op == "Mul") return {mul(a.in(0), a.in(1))};
-  if (op == "Div") return {div(a.in(0), a.in(1))};
-  if (op == "Pow") return {pow(a.in(0), a.in(1))};
-  if (op == "Sum") {
-    Tensor total = a.in(0);
-    for (std::size_t i = 1; i < inputs.size(); ++i) total = total + a.in(i);
-    return {total};
-  }
-  if (op == "Concat") {
-    std::vector<Tensor> parts;
-    for (std::size_t i = 0; i < inputs.size(); ++i) parts.push_back(a.in(i));
-    return {cat(parts, a.axis(a.attr<std::int64_t>("axis").value_or(0), a.in(0).dim()))};
-  }
-  if (op == "Softmax") return {softmax_node(a, false)};
-  if (op == "LogSoftmax") return {softmax_node(a, true)};
-  if (op == "LRN") {
-    const std::int64_t size = a.attr<std::int64_t>("size").value_or(0);
-    if (size < 1 || size % 2 == 0) a.refuse(fmt::format("size {}: odd sizes are run", size));
-    return {local_response_norm(a.in(0), {.size = size, .alpha = a.attr<double>("alpha", 1e-4),
-                                           .beta = a.attr<double>("beta", 0.75), .k = a.attr<double>("bias", 1.0)})};
-  }
-  if (op == "Dropout" || op == "Identity") {
-    if (a.wants_output(1)) a.refuse("the mask output is not supported");
-    return {a.in(0)};
-  }
-  if (op == "Flatten") return {flatten_node(a)};
-  if (op == "Reshape") return {reshape_node(a)};
-  if (op == "Transpose") return {transpose_node(a)};
-  if (op == "Squeeze") return {squeeze_node(a, false)};
-  if (op == "Unsqueeze") return {squeeze_node(a, true)};
-  if (op == "Pad") return {pad_node(a)};
-  if (op == "Slice") return {slice_node(a)};
-  if (op == "Clip") return {clip_node(a)};
-  if (op == "Resize" || op == "Upsample") return {resize_node(a)};
-  if (op == "Constant") return {constant_node(a)};
-  a.refuse("is not run by xgrad");
+  const auto it = runners().find(node.op_type);
+  if (it == runners().end()) a.refuse("is not run by xgrad");
+  return {it->second(a)};
 }
 
 }  // namespace xgrad::onnx
