@@ -13,6 +13,7 @@
 #include <iostream>
 #include <string>
 
+#include "cli.hpp"
 #include "harness.hpp"
 #include "xgrad/xgrad.hpp"
 
@@ -21,16 +22,12 @@ using xgrad::Tensor;
 int main(int argc, char** argv) {
   std::string mode = "plain";
   int reps = 5, threads = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--mode") mode = argv[i + 1];
-    else if (a == "--reps") reps = std::atoi(argv[i + 1]);
-    else if (a == "--threads") threads = std::atoi(argv[i + 1]);
-  }
-  if (mode != "plain" && mode != "checkpoint" && mode != "blocks") {
-    std::cerr << "usage: bench_checkpoint --mode plain|checkpoint|blocks [--reps N] [--threads N]\n";
-    return 2;
-  }
+  cli::App app{"A ResNet-18 training step with and without gradient checkpoints: time and peak memory."};
+  app.add_option("--mode", mode, "plain, checkpoint (per stage) or blocks (the stem and every block)")
+      ->check(CLI::IsMember({"plain", "checkpoint", "blocks"}));
+  app.add_option("--reps", reps, "timed repetitions (the median is reported)")->check(cli::positive);
+  app.add_option("--threads", threads, "threads to run with")->check(cli::positive);
+  cli::parse_or_exit(app, argc, argv);
   xgrad::set_num_threads(threads);
   const xgrad::bench::PeakMemory memory;
   xgrad::manual_seed(0);

@@ -186,7 +186,8 @@ std::vector<Benchmark> all_benchmarks() {
 
 int main(int argc, char** argv) {
   try {
-    const Options options = parse_options(argc, argv);
+    const Options options =
+        parse_options(argc, argv, "The fp32 FMA peak, GEMM and convolution passes, in GFLOP/s and % of the peak.");
     const std::vector<Benchmark> benchmarks = all_benchmarks();
     if (options.list) {
       for (const std::string& name : fma_peak_row_names())

@@ -180,7 +180,8 @@ std::vector<Benchmark> all_benchmarks() {
 
 int main(int argc, char** argv) {
   try {
-    const Options options = parse_options(argc, argv, /*default_reps=*/3);
+    const Options options = parse_options(
+        argc, argv, "Training steps and inference of whole models, in images/s, with peak memory.", /*default_reps=*/3);
     const std::vector<Benchmark> benchmarks = all_benchmarks();
     if (options.list) {
       list_benchmarks(benchmarks, options);

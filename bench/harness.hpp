@@ -12,7 +12,6 @@
 //   --json out.json    also write the rows there
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -24,9 +23,10 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 #include <vector>
+
+#include "cli.hpp"  // examples/cli.hpp: the command-line rules of every program
 
 namespace xgrad::bench {
 
@@ -41,45 +41,20 @@ struct Options {
 };
 
 /// Parses the options every bench program takes (default_reps: the program's
-/// default for --reps); throws std::invalid_argument (with a usage line) on
-/// anything else.
-inline Options parse_options(int argc, char** argv, int default_reps = 5) {
-  const std::string usage = std::string("usage: ") + argv[0] +
-                            " [--threads 1,2] [--reps N] [--filter TEXT] [--list] [--json out.json]";
-  const auto positive_int = [&](std::string_view text) {
-    int value = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end != text.data() + text.size() || value < 1) throw std::invalid_argument(usage);
-    return value;
-  };
+/// default for --reps): prints the help and exits 0 on --help, exits 2 on a
+/// mistake (examples/cli.hpp).
+inline Options parse_options(int argc, char** argv, std::string description, int default_reps = 5) {
   Options options;
   options.reps = default_reps;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view flag = argv[i];
-    if (flag == "--list") {
-      options.list = true;
-      continue;
-    }
-    if (i + 1 >= argc) throw std::invalid_argument(usage);
-    const std::string_view value = argv[++i];
-    if (flag == "--threads") {
-      options.threads.clear();
-      for (std::string_view rest = value;;) {
-        const std::size_t comma = rest.find(',');
-        options.threads.push_back(positive_int(rest.substr(0, comma)));
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
-      }
-    } else if (flag == "--reps") {
-      options.reps = positive_int(value);
-    } else if (flag == "--filter") {
-      options.filter = value;
-    } else if (flag == "--json") {
-      options.json = value;
-    } else {
-      throw std::invalid_argument(usage);
-    }
-  }
+  cli::App app{std::move(description)};
+  app.add_option("--threads", options.threads, "thread counts to measure at, comma-separated")
+      ->delimiter(',')
+      ->check(cli::positive);
+  app.add_option("--reps", options.reps, "timed repetitions per row (the median is reported)")->check(cli::positive);
+  app.add_option("--filter", options.filter, "only the rows whose name contains TEXT");
+  app.add_flag("--list", options.list, "print the selected rows (name<TAB>shape) and exit");
+  app.add_option("--json", options.json, "also write the rows to this file");
+  cli::parse_or_exit(app, argc, argv);
   return options;
 }
 

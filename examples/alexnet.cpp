@@ -3,7 +3,7 @@
 #include "backbone_run.hpp"
 
 int main(int argc, char** argv) {
-  const backbone::Settings settings = backbone::parse(argc, argv);
-  const std::int64_t size = settings.size > 0 ? settings.size : 64;
-  return backbone::run("AlexNet", xgrad::models::alexnet({.num_classes = 10, .in_channels = 1}), size, settings, 0.01);
+  const backbone::Settings settings = backbone::parse(argc, argv, "AlexNet", 64);
+  return backbone::run("AlexNet", xgrad::models::alexnet({.num_classes = 10, .in_channels = 1}), settings,
+                       0.01);
 }

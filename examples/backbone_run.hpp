@@ -7,48 +7,42 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include <xgrad/xgrad.hpp>
 
+#include "cli.hpp"
+
 namespace backbone {
 
 struct Settings {
   std::int64_t steps = 20;
   std::int64_t batch_size = 16;
-  std::int64_t size = 0;  // input side in pixels; 0 = the example's default
-  int threads = 0;
+  std::int64_t size = 0;  // input side in pixels
+  int threads = 0;        // 0: xgrad's default
 };
 
-inline Settings parse(int argc, char** argv) {
-  Settings s;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    const long long value = std::atoll(argv[i + 1]);
-    if (flag == "--steps") s.steps = value;
-    else if (flag == "--batch-size") s.batch_size = value;
-    else if (flag == "--size") s.size = value;
-    else if (flag == "--threads") s.threads = static_cast<int>(value);
-    else {
-      std::cerr << "usage: " << argv[0] << " [--steps N] [--batch-size N] [--size PIXELS] [--threads N]\n";
-      std::exit(2);
-    }
-  }
-  if ((argc - 1) % 2 != 0 || s.steps < 1 || s.batch_size < 1) {
-    std::cerr << "usage: " << argv[0] << " [--steps N] [--batch-size N] [--size PIXELS] [--threads N]\n";
-    std::exit(2);
-  }
+/// The command line (examples/cli.hpp: --help, or exit 2 on a mistake) of the example
+/// for model `name`, whose default input side is `size`.
+inline Settings parse(int argc, char** argv, const std::string& name, std::int64_t size) {
+  Settings s{.size = size};
+  cli::App app{name + " (torchvision's layout): its summary, then SGD steps on Fashion-MNIST resized to --size."};
+  app.add_option("--steps", s.steps, "SGD steps to train")->check(cli::positive);
+  app.add_option("--batch-size", s.batch_size, "images per step")->check(cli::positive);
+  app.add_option("--size", s.size, "input side in pixels (224: the original)")->check(cli::positive);
+  cli::add_threads(app, s.threads);
+  cli::parse_or_exit(app, argc, argv);
   return s;
 }
 
-/// Trains `model` (1 input channel, 10 classes) for settings.steps SGD steps
-/// (learning rate `lr`, momentum 0.9) on Fashion-MNIST images resized to size x size.
-inline int run(const char* name, const std::shared_ptr<xgrad::nn::Module>& model, std::int64_t size,
-               const Settings& settings, double lr) {
+/// Trains `model` (1 input channel, 10 classes) for settings.steps SGD steps (learning
+/// rate `lr`, momentum 0.9) on Fashion-MNIST images resized to settings.size x settings.size.
+inline int run(const char* name, const std::shared_ptr<xgrad::nn::Module>& model, const Settings& settings,
+               double lr) {
   namespace data = xgrad::data;
+  const std::int64_t size = settings.size;
   try {
     if (settings.threads > 0) xgrad::set_num_threads(settings.threads);
     std::cout << name << " at " << size << "x" << size << "\n"

@@ -14,6 +14,8 @@
 
 #include <xgrad/xgrad.hpp>
 
+#include "cli.hpp"
+
 using xgrad::Tensor;
 using xgrad::autograd::Context;
 
@@ -48,7 +50,9 @@ struct BrokenSwish : xgrad::autograd::Function<BrokenSwish> {
   }
 };
 
-int main() {
+int main(int argc, char** argv) {
+  cli::App app{"A user-defined Swish op (backward and jvp) checked by gradcheck and gradgradcheck, and a broken one."};
+  cli::parse_or_exit(app, argc, argv);
   xgrad::manual_seed(0);
   Tensor x = xgrad::randn({3, 4}, {.dtype = xgrad::f64, .requires_grad = true});
 

@@ -3,8 +3,7 @@
 #include "backbone_run.hpp"
 
 int main(int argc, char** argv) {
-  const backbone::Settings settings = backbone::parse(argc, argv);
-  const std::int64_t size = settings.size > 0 ? settings.size : 32;
-  return backbone::run("DenseNet-121", xgrad::models::densenet121({.num_classes = 10, .in_channels = 1}), size, settings,
+  const backbone::Settings settings = backbone::parse(argc, argv, "DenseNet-121", 32);
+  return backbone::run("DenseNet-121", xgrad::models::densenet121({.num_classes = 10, .in_channels = 1}), settings,
                        0.01);
 }

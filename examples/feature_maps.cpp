@@ -10,13 +10,12 @@
 // (or, without one, trained for --train-steps batches first). The activations are
 // caught with forward hooks during one forward pass. Writes into --out (default
 // feature_maps_out/): test<KKKK>_input.png, test<KKKK>_<layer>.png per layer
-// and conv1_filters.png.
+// and conv1_filters.png, each with a title above it.
 
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,40 +41,19 @@ struct Settings {
   std::vector<std::string> layers = {"conv1", "layer2"};
   std::int64_t max_maps = 64;
   fs::path out = "feature_maps_out";
+  int threads = 0;  ///< 0: xgrad's default
 };
-
-[[noreturn]] void usage(const char* program) {
-  std::cerr << "usage: " << program << " [--index K] [--layers a,b,...] [--max-maps N] [--out DIR] "
-            << saliency_support::model_flags_usage() << "\n";
-  std::exit(2);
-}
-
-std::vector<std::string> split(const std::string& list) {
-  std::vector<std::string> parts;
-  std::stringstream stream(list);
-  for (std::string part; std::getline(stream, part, ',');)
-    if (!part.empty()) parts.push_back(part);
-  return parts;
-}
 
 Settings parse(int argc, char** argv) {
   Settings s;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) usage(argv[0]);
-    const std::string value = argv[++i];
-    try {
-      if (saliency_support::parse_model_flag(flag, value, s.model)) continue;
-      if (flag == "--index") s.index = std::stoll(value);
-      else if (flag == "--layers") s.layers = split(value);
-      else if (flag == "--max-maps") s.max_maps = std::stoll(value);
-      else if (flag == "--out") s.out = value;
-      else usage(argv[0]);
-    } catch (const std::logic_error&) {
-      usage(argv[0]);
-    }
-  }
-  if (s.layers.empty() || s.max_maps < 1 || s.model.train_steps < 1) usage(argv[0]);
+  cli::App app{"The feature maps of chosen layers of train_resnet's ResNet-20 for one test image, and its filters."};
+  app.add_option("--index", s.index, "test image")->check(CLI::Range(0, 9999));
+  app.add_option("--layers", s.layers, "layers, comma-separated (any names of named_modules())")->delimiter(',');
+  app.add_option("--max-maps", s.max_maps, "maps shown per layer (the first ones)")->check(cli::positive);
+  app.add_option("--out", s.out, "folder for the PNGs");
+  saliency_support::add_model_options(app, s.model);
+  cli::add_threads(app, s.threads);
+  cli::parse_or_exit(app, argc, argv);
   return s;
 }
 
@@ -116,8 +94,9 @@ std::pair<std::string, std::shared_ptr<nn::Conv2d>> first_conv2d(nn::Module& mod
 
 std::int64_t scale_for(std::int64_t size, std::int64_t pixels) { return std::max<std::int64_t>(1, pixels / size); }
 
-void write(const Tensor& picture, const fs::path& file, const std::string& what) {
-  xgrad::write_png(picture, file.string());
+/// `picture` with `title` above it, as `file`; prints what it is.
+void write(const Tensor& picture, const std::string& title, const fs::path& file, const std::string& what) {
+  xgrad::write_png(saliency_support::with_titles(picture, {title}), file.string());
   std::cout << what << " -> " << file.string() << "\n";
 }
 
@@ -126,7 +105,7 @@ void write(const Tensor& picture, const fs::path& file, const std::string& what)
 int main(int argc, char** argv) {
   const Settings settings = parse(argc, argv);
   try {
-    if (settings.model.threads > 0) xgrad::set_num_threads(settings.model.threads);
+    if (settings.threads > 0) xgrad::set_num_threads(settings.threads);
     const xgrad::data::FashionMNIST test_set(settings.model.data_dir, /*train=*/false);
     auto model = saliency_support::fashion_resnet20(settings.model);
     const xgrad::data::Example example = test_set.get(settings.index);
@@ -137,21 +116,22 @@ int main(int argc, char** argv) {
     fs::create_directories(settings.out);
     const std::string stem = saliency_support::test_image_name(settings.index);
     const std::vector<std::int64_t> input_size = {kInputScale * picture.size(1), kInputScale * picture.size(2)};
-    write(xgrad::upsample_nearest2d(picture.unsqueeze(0), input_size).squeeze(0), settings.out / (stem + "_input.png"),
-          "test image " + std::to_string(settings.index) + " (" +
-              test_set.classes()[static_cast<std::size_t>(example.target.item<std::int64_t>())] + ")");
+    const std::string& label = test_set.classes()[static_cast<std::size_t>(example.target.item<std::int64_t>())];
+    write(xgrad::upsample_nearest2d(picture.unsqueeze(0), input_size).squeeze(0), label,
+          settings.out / (stem + "_input.png"), "test image " + std::to_string(settings.index) + " (" + label + ")");
     for (const std::string& layer : settings.layers) {
       const Tensor& activation = caught.at(layer);
       const std::int64_t shown = std::min(activation.size(1), settings.max_maps);
-      write(xgrad::feature_map_grid(activation, settings.max_maps, scale_for(activation.size(2), kMapPixels)),
-            settings.out / (stem + "_" + layer + ".png"),
-            layer + " " + xgrad::shape_to_string(activation.shape()) + ", " + std::to_string(shown) + " maps");
+      const std::string title = layer + " " + xgrad::shape_to_string(activation.shape());
+      write(xgrad::feature_map_grid(activation, settings.max_maps, scale_for(activation.size(2), kMapPixels)), title,
+            settings.out / (stem + "_" + layer + ".png"), title + ", " + std::to_string(shown) + " maps");
     }
     const auto [name, conv] = first_conv2d(*model);
     const Tensor filters = conv->weight.detach();  // [out, in, k, k]: one grey picture per (out, in)
+    const std::string title = name + " filters " + xgrad::shape_to_string(filters.shape());
     write(xgrad::feature_map_grid(filters.reshape({-1, filters.size(2), filters.size(3)}), settings.max_maps,
                                   scale_for(filters.size(2), kFilterPixels)),
-          settings.out / (name + "_filters.png"), name + " filters " + xgrad::shape_to_string(filters.shape()));
+          title, settings.out / (name + "_filters.png"), title);
   } catch (const std::exception& e) {  // xgrad::Error, and std::filesystem's errors
     std::cerr << "feature_maps: " << e.what() << "\n";
     return 1;

@@ -16,6 +16,8 @@
 
 #include <xgrad/xgrad.hpp>
 
+#include "cli.hpp"
+
 using xgrad::Tensor;
 
 namespace {
@@ -56,8 +58,12 @@ Tensor depthwise_weight(const Filter& f, std::int64_t channels) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string input = argc > 1 ? argv[1] : kDefaultImage;
-  const std::filesystem::path out_dir = argc > 2 ? argv[2] : "filters_out";
+  std::string input = kDefaultImage;
+  std::filesystem::path out_dir = "filters_out";
+  cli::App app{"Box and Gaussian blur, Sobel edges and sharpening as depthwise convolutions, written as PNGs."};
+  app.add_option("image,--image", input, "a PNG or JPEG")->check(CLI::ExistingFile);
+  app.add_option("out,--out", out_dir, "folder for the PNGs");
+  cli::parse_or_exit(app, argc, argv);
   try {
     const Tensor image = xgrad::read_image(input, 3).unsqueeze(0);  // [1, 3, H, W]
     std::filesystem::create_directories(out_dir);

@@ -1,5 +1,5 @@
 // Where a network looks (the lecture notes' section 6): for each image, one PNG
-// with four panels side by side: the input, CAM (Zhou et al. 2016) and Grad-CAM
+// with four titled panels side by side: the input, CAM (Zhou et al. 2016) and Grad-CAM
 // (Selvaraju et al. 2017) as heatmaps over it (red: most evidence for the class),
 // and guided Grad-CAM (grey 0.5 = no effect, brighter/darker = raising the pixel
 // raises/lowers the score). The maps are those of the predicted class.
@@ -18,7 +18,7 @@
 // randomly initialised: the maps mean nothing, but the pipeline runs.
 //
 //   ./build/examples/gradcam --image photo.jpg [--weights resnet50-11ad3fa6.pth] [--arch resnet50]
-//                            [--class K] [--labels imagenet_classes.txt] [--layer NAME] [--out DIR]
+//                            [--class K] [--labels imagenet_classes.txt] [--layer NAME] [--out DIR] [--threads N]
 //
 // Grad-CAM's layer defaults to layer3 (ResNet-20), layer4 (ResNets) and the last
 // Conv2d (VGG, e.g. features.28 of vgg16). VGG has no CAM (it needs global
@@ -50,12 +50,29 @@ using saliency_support::ModelSettings;
 
 namespace {
 
+using Factory = std::function<std::shared_ptr<nn::Module>()>;
+
+/// The torchvision architectures photo mode offers, by --arch name.
+const std::map<std::string, Factory>& imagenet_models() {
+  static const std::map<std::string, Factory> factories = {
+      {"resnet18", [] { return models::resnet18(); }}, {"resnet34", [] { return models::resnet34(); }},
+      {"resnet50", [] { return models::resnet50(); }}, {"resnet101", [] { return models::resnet101(); }},
+      {"resnet152", [] { return models::resnet152(); }}, {"vgg11", [] { return models::vgg11(); }},
+      {"vgg13", [] { return models::vgg13(); }},       {"vgg16", [] { return models::vgg16(); }},
+      {"vgg19", [] { return models::vgg19(); }},       {"vgg11_bn", [] { return models::vgg11_bn(); }},
+      {"vgg13_bn", [] { return models::vgg13_bn(); }}, {"vgg16_bn", [] { return models::vgg16_bn(); }},
+      {"vgg19_bn", [] { return models::vgg19_bn(); }},
+  };
+  return factories;
+}
+
 struct Settings {
   ModelSettings model;
   std::int64_t images = 6;
   std::string layer;  ///< "": the architecture's default
   std::int64_t scale = 4;
   fs::path out = "gradcam_out";
+  int threads = 0;  ///< 0: xgrad's default
   // Photo mode
   fs::path image;
   std::string weights;
@@ -64,53 +81,57 @@ struct Settings {
   std::string labels;
 };
 
-[[noreturn]] void usage(const char* program) {
-  std::cerr << "usage: " << program << " [--images N] [--layer NAME] [--scale N] [--out DIR] "
-            << saliency_support::model_flags_usage() << "\n"
-            << "       " << program
-            << " --image FILE [--weights FILE] [--arch NAME] [--class K] [--labels FILE] [--layer NAME] [--out DIR]\n";
-  std::exit(2);
-}
-
 Settings parse(int argc, char** argv) {
   Settings s;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) usage(argv[0]);
-    const std::string value = argv[++i];
-    try {
-      if (saliency_support::parse_model_flag(flag, value, s.model)) continue;
-      if (flag == "--images") s.images = std::stoll(value);
-      else if (flag == "--layer") s.layer = value;
-      else if (flag == "--scale") s.scale = std::stoll(value);
-      else if (flag == "--out") s.out = value;
-      else if (flag == "--image") s.image = value;
-      else if (flag == "--weights") s.weights = value;
-      else if (flag == "--arch") s.arch = value;
-      else if (flag == "--class") s.class_index = std::stoll(value);
-      else if (flag == "--labels") s.labels = value;
-      else usage(argv[0]);
-    } catch (const std::logic_error&) {
-      usage(argv[0]);
-    }
-  }
-  if (s.images < 1 || s.images > 10 || s.scale < 1 || s.model.train_steps < 1) usage(argv[0]);
+  cli::App app{"Where a network looks: the input, CAM, Grad-CAM and guided Grad-CAM side by side, one PNG each."};
+  app.add_option("--layer", s.layer,
+                 "Grad-CAM's layer (default: layer3 of ResNet-20, layer4 of ResNets, VGG's last Conv2d)");
+  app.add_option("--out", s.out, "folder for the PNGs");
+  cli::add_threads(app, s.threads);
+
+  CLI::App* fashion = app.add_option_group("Fashion-MNIST", "Without --image: train_resnet's ResNet-20 on test images");
+  fashion->add_option("--images", s.images, "classes: the first test image of each")->check(CLI::Range(1, 10));
+  fashion->add_option("--scale", s.scale, "pixel size of the panels")->check(cli::positive);
+  saliency_support::add_model_options(*fashion, s.model);
+
+  CLI::App* photo = app.add_option_group("Photo", "With --image: any photo through a torchvision ResNet or VGG");
+  CLI::Option* image = photo->add_option("--image", s.image, "a PNG or JPEG, resized to 224x224");
+  image->check(CLI::ExistingFile);
+  photo->add_option("--weights", s.weights, "torchvision .pth or safetensors (default: none, random weights)")
+      ->check(CLI::ExistingFile)
+      ->needs(image);
+  photo->add_option("--arch", s.arch, "architecture")->check(CLI::IsMember(imagenet_models()))->needs(image);
+  photo->add_option("--class", s.class_index, "class whose maps are drawn (default: the top class)")
+      ->check(CLI::Range(0, 999))
+      ->default_str("")
+      ->needs(image);
+  photo->add_option("--labels", s.labels, "class names, one per line")->check(CLI::ExistingFile)->needs(image);
+  fashion->excludes(image);
+
+  cli::parse_or_exit(app, argc, argv);
   return s;
 }
 
-/// One row of panels [3, H', W'] for `class_index`: the picture [C, H, W] in [0, 1]
-/// (the input before normalisation), CAM (if with_cam) and Grad-CAM over it, and
-/// guided Grad-CAM; each scaled up `scale` times (nearest) to be seen.
+/// One row of titled panels [3, H', W'] for `class_index`: the picture [C, H, W] in
+/// [0, 1] (the input before normalisation), CAM (if with_cam) and Grad-CAM over it,
+/// and guided Grad-CAM; each scaled up `scale` times (nearest) to be seen.
 Tensor panels(nn::Module& model, const std::string& layer, const Tensor& input, const Tensor& picture,
               std::int64_t class_index, bool with_cam, std::int64_t scale) {
   const xgrad::Shape rgb = {3, picture.size(1), picture.size(2)};
   std::vector<Tensor> row = {picture.expand(rgb)};
-  if (with_cam) row.push_back(xgrad::overlay_heatmap(picture, saliency::cam(model, input, class_index)));
+  std::vector<std::string> titles = {"input"};
+  if (with_cam) {
+    row.push_back(xgrad::overlay_heatmap(picture, saliency::cam(model, input, class_index)));
+    titles.push_back("CAM");
+  }
   row.push_back(xgrad::overlay_heatmap(picture, saliency::grad_cam(model, layer, input, class_index)));
+  titles.push_back("Grad-CAM (" + layer + ")");
   row.push_back(saliency::gradient_image(saliency::guided_grad_cam(model, layer, input, class_index)).expand(rgb));
+  titles.push_back("guided Grad-CAM");
   Tensor batch = xgrad::stack(row);  // [panels, 3, H, W]
   if (scale > 1) batch = xgrad::upsample_nearest2d(batch, {scale * rgb[1], scale * rgb[2]});
-  return xgrad::make_grid(batch, {.nrow = static_cast<std::int64_t>(row.size()), .pad_value = 1.0});
+  const xgrad::GridOptions grid{.nrow = static_cast<std::int64_t>(row.size()), .pad_value = 1.0};
+  return saliency_support::with_titles(xgrad::make_grid(batch, grid), titles, grid.padding);
 }
 
 /// Softmax probabilities [classes] of one input [1, C, H, W].
@@ -151,26 +172,6 @@ void fashion_mnist(const Settings& settings) {
 
 // ---- any photo, torchvision ResNet / VGG ----------------------------------------------
 
-std::shared_ptr<nn::Module> imagenet_model(const std::string& arch) {
-  using Factory = std::function<std::shared_ptr<nn::Module>()>;
-  const std::map<std::string, Factory> factories = {
-      {"resnet18", [] { return models::resnet18(); }}, {"resnet34", [] { return models::resnet34(); }},
-      {"resnet50", [] { return models::resnet50(); }}, {"resnet101", [] { return models::resnet101(); }},
-      {"resnet152", [] { return models::resnet152(); }}, {"vgg11", [] { return models::vgg11(); }},
-      {"vgg13", [] { return models::vgg13(); }},       {"vgg16", [] { return models::vgg16(); }},
-      {"vgg19", [] { return models::vgg19(); }},       {"vgg11_bn", [] { return models::vgg11_bn(); }},
-      {"vgg13_bn", [] { return models::vgg13_bn(); }}, {"vgg16_bn", [] { return models::vgg16_bn(); }},
-      {"vgg19_bn", [] { return models::vgg19_bn(); }},
-  };
-  const auto it = factories.find(arch);
-  if (it == factories.end()) {
-    std::string names;
-    for (const auto& [name, factory] : factories) names += (names.empty() ? "" : ", ") + name;
-    throw xgrad::ValueError("unknown --arch \"" + arch + "\"; one of: " + names);
-  }
-  return it->second();
-}
-
 /// The last Conv2d in named_modules() order (VGG's last 3x3 convolution).
 std::string last_conv2d(nn::Module& model) {
   std::string last;
@@ -190,7 +191,7 @@ std::vector<std::string> read_labels(const std::string& path) {
 }
 
 void photo(const Settings& settings) {
-  auto model = imagenet_model(settings.arch);
+  auto model = imagenet_models().at(settings.arch)();
   if (settings.weights.empty()) {
     std::cout << "warning: no --weights, so this " << settings.arch
               << " is randomly initialised: its classes and maps mean nothing (the pipeline still runs)\n";
@@ -235,7 +236,7 @@ void photo(const Settings& settings) {
 int main(int argc, char** argv) {
   const Settings settings = parse(argc, argv);
   try {
-    if (settings.model.threads > 0) xgrad::set_num_threads(settings.model.threads);
+    if (settings.threads > 0) xgrad::set_num_threads(settings.threads);
     if (settings.image.empty()) {
       fashion_mnist(settings);
     } else {

@@ -12,11 +12,12 @@
 //   ./build/examples/higher_order [--steps N] [--data DIR]
 
 #include <cmath>
-#include <cstdlib>
 #include <iostream>
 #include <string>
 
 #include <xgrad/xgrad.hpp>
+
+#include "cli.hpp"
 
 using xgrad::Tensor;
 namespace ag = xgrad::autograd;
@@ -31,17 +32,10 @@ struct Args {
 
 Args parse(int argc, char** argv) {
   Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--steps" && i + 1 < argc) {
-      args.steps = std::atoi(argv[++i]);
-    } else if (a == "--data" && i + 1 < argc) {
-      args.data = argv[++i];
-    } else {
-      std::cerr << "usage: higher_order [--steps N] [--data DIR]\n";
-      std::exit(a == "--help" || a == "-h" ? 0 : 2);
-    }
-  }
+  cli::App app{"A Hessian-vector product, a WGAN-GP gradient penalty and a forward-mode jvp, each checked."};
+  app.add_option("--steps", args.steps, "WGAN-GP critic steps")->check(cli::positive);
+  app.add_option("--data", args.data, "Fashion-MNIST folder")->check(CLI::ExistingDirectory);
+  cli::parse_or_exit(app, argc, argv);
   return args;
 }
 

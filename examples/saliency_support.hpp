@@ -1,7 +1,8 @@
 #pragma once
 // Shared by the gradcam and feature_maps examples: the Fashion-MNIST ResNet-20 of
 // train_resnet (loaded from its checkpoint, or trained briefly when there is none),
-// its test images, and the command-line flags that choose them.
+// its test images, the command-line options that choose them, and titles above
+// the pictures.
 
 #include <algorithm>
 #include <filesystem>
@@ -10,6 +11,9 @@
 #include <string>
 
 #include <xgrad/xgrad.hpp>
+
+#include "bitmap_font.hpp"
+#include "cli.hpp"
 
 namespace saliency_support {
 
@@ -22,20 +26,14 @@ struct ModelSettings {
   std::string checkpoint = "resnet20_fashion_mnist.ckpt";  ///< train_resnet's default
   std::int64_t train_steps = 300;                          ///< when the checkpoint is missing (batches of 64)
   std::string data_dir = data::FashionMNIST::default_root;
-  int threads = 0;  ///< 0: xgrad's default
 };
 
-inline const char* model_flags_usage() { return "[--checkpoint FILE] [--train-steps N] [--data DIR] [--threads N]"; }
-
-/// Applies `flag value` when it is one of model_flags_usage(); false when it is not
-/// (std::stoll/stoi throw std::logic_error on a bad number).
-inline bool parse_model_flag(const std::string& flag, const std::string& value, ModelSettings& settings) {
-  if (flag == "--checkpoint") settings.checkpoint = value;
-  else if (flag == "--train-steps") settings.train_steps = std::stoll(value);
-  else if (flag == "--data") settings.data_dir = value;
-  else if (flag == "--threads") settings.threads = std::stoi(value);
-  else return false;
-  return true;
+/// The options that fill ModelSettings, added to `app` (or an option group of it).
+inline void add_model_options(CLI::App& app, ModelSettings& settings) {
+  app.add_option("--checkpoint", settings.checkpoint, "train_resnet's checkpoint (missing: train briefly instead)");
+  app.add_option("--train-steps", settings.train_steps, "batches of 64 to train for when there is no checkpoint")
+      ->check(cli::positive);
+  app.add_option("--data", settings.data_dir, "Fashion-MNIST folder")->check(CLI::ExistingDirectory);
 }
 
 /// Fashion-MNIST test images as train_resnet sees them: padded from 28x28 to
@@ -105,6 +103,54 @@ inline std::string test_image_name(std::int64_t index) {
 inline std::string file_safe(std::string name) {
   std::replace_if(name.begin(), name.end(), [](char c) { return c == '/' || c == ' '; }, '_');
   return name;
+}
+
+/// `picture` [3, H, W] or [1, H, W] (values in [0, 1]) under a white strip with one
+/// title per column: the picture is `titles.size()` columns of equal width with
+/// `padding` pixels between and around them (a make_grid row). The titles are dark
+/// grey and centred, at the largest scale up to 3 at which each fits its column on
+/// one line, else on two (broken at spaces), else at scale 1 on as many as it takes.
+inline Tensor with_titles(const Tensor& picture, const std::vector<std::string>& titles, std::int64_t padding = 0) {
+  namespace font = bitmap_font;
+  if (titles.empty()) return picture;
+  const auto width = static_cast<int>(picture.size(2));
+  const auto pad = static_cast<int>(padding);
+  const int column_width = (width - pad) / static_cast<int>(titles.size()) - pad;
+  const int room = column_width - 4;  // 2 pixels clear on each side
+  const auto fits = [&](int scale, std::size_t max_lines) {
+    return std::all_of(titles.begin(), titles.end(), [&](const std::string& title) {
+      const std::vector<std::string> lines = font::wrap(title, room, scale);
+      return lines.size() <= max_lines && std::all_of(lines.begin(), lines.end(), [&](const std::string& line) {
+               return font::text_width(line, scale) <= room;
+             });
+    });
+  };
+  const int scale = fits(3, 1) ? 3 : fits(2, 1) ? 2 : fits(3, 2) ? 3 : fits(2, 2) ? 2 : 1;
+  std::vector<std::vector<std::string>> lines;
+  std::size_t most_lines = 1;
+  for (const std::string& title : titles) {
+    lines.push_back(font::wrap(title, room, scale));
+    for (std::string& line : lines.back())  // at scale 1, a word wider than its column is cut
+      while (font::text_width(line, scale) > room) line.pop_back();
+    most_lines = std::max(most_lines, lines.back().size());
+  }
+
+  const int line_height = font::kLineHeight * scale;
+  const int height = pad + static_cast<int>(most_lines) * line_height + 2 * scale;
+  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(3 * width * height), 255);
+  for (std::size_t column = 0; column < lines.size(); ++column) {
+    const int left = pad + static_cast<int>(column) * (column_width + pad);
+    const int top = pad + 2 * scale + static_cast<int>(most_lines - lines[column].size()) * line_height / 2;
+    for (std::size_t i = 0; i < lines[column].size(); ++i)
+      font::draw_text(rgb, width, height, left + (column_width - font::text_width(lines[column][i], scale)) / 2,
+                      top + static_cast<int>(i) * line_height, lines[column][i], scale, {40, 40, 40});
+  }
+  const auto area = static_cast<std::size_t>(width * height);
+  std::vector<float> planes(rgb.size());  // interleaved bytes -> [3, height, width] in [0, 1]
+  for (std::size_t p = 0; p < area; ++p)
+    for (std::size_t c = 0; c < 3; ++c) planes[c * area + p] = static_cast<float>(rgb[3 * p + c]) / 255.0f;
+  const Tensor strip = xgrad::from_vector(planes, {3, height, width}).to(picture.dtype());
+  return xgrad::cat({strip, picture.expand({3, picture.size(1), picture.size(2)})}, 1);
 }
 
 }  // namespace saliency_support

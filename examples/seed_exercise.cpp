@@ -10,6 +10,8 @@
 
 #include <xgrad/xgrad.hpp>
 
+#include "cli.hpp"
+
 using xgrad::Tensor;
 
 namespace {
@@ -24,7 +26,9 @@ bool same(const Tensor& t, const std::vector<double>& expected) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  cli::App app{"The lecture notes' worked exercise: conv, ReLU, max and average pooling, printed and checked."};
+  cli::parse_or_exit(app, argc, argv);
   const Tensor x = xgrad::from_vector(std::vector<double>{
                                           2, 1, 0, 0, 0, 0, 2, 1, 0, 2, 0, 1, 2, 1, 0, 1,  // X0
                                           2, 2, 0, 0, 0, 0, 2, 1, 0, 0, 2, 0, 0, 1, 0, 1,  // X1

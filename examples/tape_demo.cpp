@@ -4,16 +4,20 @@
 //   ./build/examples/tape_demo [steps]
 
 #include <cmath>
-#include <cstdlib>
 #include <iostream>
 #include <vector>
 
 #include <xgrad/xgrad.hpp>
 
+#include "cli.hpp"
+
 using xgrad::Tensor;
 
 int main(int argc, char** argv) {
-  const int steps = argc > 1 ? std::atoi(argv[1]) : 3000;
+  int steps = 3000;
+  cli::App app{"A two-layer network learns sin(x) by hand-written gradient descent on the tape."};
+  app.add_option("steps,--steps", steps, "gradient-descent steps")->check(cli::non_negative);
+  cli::parse_or_exit(app, argc, argv);
   xgrad::manual_seed(0);
 
   // 64 points in [-3, 3): inputs [64, 1], targets sin(x).

@@ -25,8 +25,9 @@ namespace data = xgrad::data;
 using namespace training_support;
 
 int main(int argc, char** argv) {
-  const Settings settings = parse(argc, argv, {.epochs = 10, .batch_size = 64, .lr = 0.05,
-                                               .checkpoint = "lenet5_fashion_mnist.ckpt"});
+  const Settings settings =
+      parse(argc, argv, "LeNet-5 on Fashion-MNIST: SGD with momentum, a cosine schedule, a checkpoint every epoch.",
+            {.epochs = 10, .batch_size = 64, .lr = 0.05, .checkpoint = "lenet5_fashion_mnist.ckpt"});
   spdlog::set_pattern("[%H:%M:%S] %v");
   try {
     if (settings.threads > 0) xgrad::set_num_threads(settings.threads);

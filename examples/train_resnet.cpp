@@ -24,8 +24,9 @@ namespace transforms = xgrad::data::transforms;
 using namespace training_support;
 
 int main(int argc, char** argv) {
-  const Settings settings = parse(argc, argv, {.epochs = 20, .batch_size = 128, .lr = 0.1,
-                                               .checkpoint = "resnet20_fashion_mnist.ckpt"});
+  const Settings settings =
+      parse(argc, argv, "CIFAR ResNet-20 on Fashion-MNIST padded to 32x32, random crops and flips.",
+            {.epochs = 20, .batch_size = 128, .lr = 0.1, .checkpoint = "resnet20_fashion_mnist.ckpt"});
   spdlog::set_pattern("[%H:%M:%S] %v");
   try {
     if (settings.threads > 0) xgrad::set_num_threads(settings.threads);

@@ -8,13 +8,14 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <iostream>
 #include <filesystem>
 #include <numeric>
 #include <string>
+#include <utility>
 
 #include <xgrad/xgrad.hpp>
+
+#include "cli.hpp"
 
 namespace training_support {
 
@@ -34,39 +35,25 @@ struct Settings {
   std::int64_t limit = 0;  // 0: every image; N: the first N of each set (quick runs, smoke tests)
 };
 
-[[noreturn]] inline void usage(const char* program) {
-  std::cerr << "usage: " << program
-            << " [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--threads N] [--checkpoint FILE]"
-               " [--resume] [--seed N] [--limit N]\n";
-  std::exit(2);
-}
-
-/// `defaults` overridden by the command line; prints usage and exits on a bad one.
-inline Settings parse(int argc, char** argv, Settings defaults) {
+/// `defaults` overridden by the command line (examples/cli.hpp: --help, or exit 2 on a mistake).
+inline Settings parse(int argc, char** argv, std::string description, Settings defaults) {
   Settings s = std::move(defaults);
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--resume") {
-      s.resume = true;
-      continue;
-    }
-    if (i + 1 >= argc) usage(argv[0]);
-    const std::string value = argv[++i];
-    try {
-      if (flag == "--data") s.data_dir = value;
-      else if (flag == "--epochs") s.epochs = std::stoll(value);
-      else if (flag == "--batch-size") s.batch_size = std::stoll(value);
-      else if (flag == "--lr") s.lr = std::stod(value);
-      else if (flag == "--threads") s.threads = std::stoi(value);
-      else if (flag == "--checkpoint") s.checkpoint = value;
-      else if (flag == "--seed") s.seed = std::stoull(value);
-      else if (flag == "--limit") s.limit = std::stoll(value);
-      else usage(argv[0]);
-    } catch (const std::logic_error&) {
-      usage(argv[0]);
-    }
-  }
-  if (s.epochs < 1 || s.batch_size < 1 || s.lr <= 0 || s.limit < 0) usage(argv[0]);
+  cli::App app{std::move(description)};
+  app.add_option("--data", s.data_dir, "Fashion-MNIST folder (IDX files, .gz or raw)")->check(CLI::ExistingDirectory);
+  app.add_option("--epochs", s.epochs, "epochs to train (the cosine schedule's length)")->check(cli::positive);
+  app.add_option("--batch-size", s.batch_size, "training images per SGD step")->check(cli::positive);
+  app.add_option("--lr", s.lr, "initial learning rate")->check(cli::positive);
+  cli::add_threads(app, s.threads);
+  app.add_option("--checkpoint", s.checkpoint, "checkpoint written after every epoch, read by --resume");
+  app.add_flag("--resume", s.resume, "continue from --checkpoint");
+  app.add_option("--seed", s.seed, "seed of the initialisation and the shuffling")->check(cli::non_negative);
+  app.add_option("--limit", s.limit, "train and test on the first N images of each set (0: all)")
+      ->check(cli::non_negative);
+  app.callback([&s] {
+    if (s.resume && !std::filesystem::exists(s.checkpoint))
+      throw CLI::ValidationError("--resume", "no checkpoint " + s.checkpoint + " to continue from");
+  });
+  cli::parse_or_exit(app, argc, argv);
   return s;
 }
 

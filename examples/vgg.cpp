@@ -3,7 +3,7 @@
 #include "backbone_run.hpp"
 
 int main(int argc, char** argv) {
-  const backbone::Settings settings = backbone::parse(argc, argv);
-  const std::int64_t size = settings.size > 0 ? settings.size : 32;
-  return backbone::run("VGG-11-BN", xgrad::models::vgg11_bn({.num_classes = 10, .in_channels = 1}), size, settings, 0.001);
+  const backbone::Settings settings = backbone::parse(argc, argv, "VGG-11-BN", 32);
+  return backbone::run("VGG-11-BN", xgrad::models::vgg11_bn({.num_classes = 10, .in_channels = 1}), settings,
+                       0.001);
 }
