@@ -136,6 +136,45 @@ Tensor register_initializer(nn::Module& root, const std::string& name, const Ten
   }
 }
 
+// Exact GELU written out as x * (1 + erf(x / sqrt 2)) * 0.5 (opset 17 has no Gelu;
+// xgrad's exporter and PyTorch's write these five nodes) becomes one Gelu node:
+// xgrad has no erf op, and one fused op is faster anyway.
+void fuse_gelu(Model::Graph& graph) {
+  std::unordered_map<std::string, double> scalars;  // 0-dim initializers and Constant outputs
+  for (const auto& [name, t] : graph.initializers)
+    if (t.dim() == 0 && is_floating(t.dtype())) scalars[name] = t.to(f64).item();
+  std::unordered_map<std::string, int> readers;
+  for (const Node& n : graph.nodes)
+    for (const std::string& in : n.inputs) ++readers[in];
+  for (const std::string& out : graph.outputs) ++readers[out];
+  const auto is_scalar = [&](const std::string& name, double value) {
+    const auto it = scalars.find(name);
+    return it != scalars.end() && std::abs(it->second - value) <= 1e-6 * value;
+  };
+  const auto other = [](const Node& n, const std::string& one) { return n.inputs[0] == one ? n.inputs[1] : n.inputs[0]; };
+  auto& nodes = graph.nodes;
+  for (std::size_t i = 0; i + 4 < nodes.size(); ++i) {
+    const Node &div = nodes[i], &erf = nodes[i + 1], &add = nodes[i + 2], &mul = nodes[i + 3], &half = nodes[i + 4];
+    const auto binary = [](const Node& n, const char* type) { return n.op_type == type && n.inputs.size() == 2; };
+    if (!binary(div, "Div") || erf.op_type != "Erf" || !binary(add, "Add") || !binary(mul, "Mul") || !binary(half, "Mul"))
+      continue;
+    const std::string& x = div.inputs[0];
+    const bool chain = is_scalar(div.inputs[1], std::sqrt(2.0)) && erf.inputs == std::vector{div.outputs[0]} &&
+                       (add.inputs[0] == erf.outputs[0] || add.inputs[1] == erf.outputs[0]) &&
+                       is_scalar(other(add, erf.outputs[0]), 1.0) &&
+                       (mul.inputs[0] == add.outputs[0] || mul.inputs[1] == add.outputs[0]) &&
+                       other(mul, add.outputs[0]) == x &&
+                       (half.inputs[0] == mul.outputs[0] || half.inputs[1] == mul.outputs[0]) &&
+                       is_scalar(other(half, mul.outputs[0]), 0.5);
+    const bool private_values = readers[div.outputs[0]] == 1 && readers[erf.outputs[0]] == 1 &&
+                                readers[add.outputs[0]] == 1 && readers[mul.outputs[0]] == 1;
+    if (!chain || !private_values) continue;
+    Node gelu{half.name, "Gelu", {x}, half.outputs, {{"approximate", std::string("none")}}};
+    nodes.erase(nodes.begin() + static_cast<std::ptrdiff_t>(i), nodes.begin() + static_cast<std::ptrdiff_t>(i) + 5);
+    nodes.insert(nodes.begin() + static_cast<std::ptrdiff_t>(i), std::move(gelu));
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<Model> load(const std::string& path) {
@@ -166,15 +205,17 @@ std::shared_ptr<Model> load(const std::string& path) {
     if (!n.domain().empty() && n.domain() != "ai.onnx")
       fail<ValueError>("{}: node '{}' is {} of domain {}, which xgrad does not run", context, n.name(), n.op_type(),
                        n.domain());
-    const auto& ops = supported_ops();
-    if (std::find(ops.begin(), ops.end(), n.op_type()) == ops.end())
-      fail<ValueError>("{}: node '{}' is a {}, which xgrad does not run (docs/interop.md lists what it does)",
-                       context, n.name(), n.op_type());
     for (const auto& a : n.attribute()) node.attributes.emplace(a.name(), read_attribute(a, context));
     graph->nodes.push_back(std::move(node));
   }
-
   for (const auto& init : g.initializer()) graph->initializers.emplace_back(init.name(), read_tensor(init, context));
+  fuse_gelu(*graph);
+  const auto& ops = supported_ops();
+  for (const Node& node : graph->nodes)
+    if (std::find(ops.begin(), ops.end(), node.op_type) == ops.end())
+      fail<ValueError>("{}: node '{}' is a {}, which xgrad does not run (docs/interop.md lists what it does)",
+                       context, node.name, node.op_type);
+
   auto result = std::make_shared<Model>(graph);
   result->eval();
   return result;

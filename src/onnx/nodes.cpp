@@ -407,6 +407,7 @@ const std::map<std::string, Runner>& runners() {
       {"Exp", [](const Args& a) { return exp(a.in(0)); }},
       {"Flatten", flatten_node},
       {"Gemm", gemm},
+      {"Gelu", [](const Args& a) { return gelu(a.in(0), a.attr<std::string>("approximate", "none")); }},
       {"GlobalAveragePool", global_average_pool},
       {"Identity", identity_node},
       {"LRN", lrn_node},
