@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <unordered_map>
 
 #include "io/formats.hpp"
@@ -350,21 +351,45 @@ std::uint64_t check_geometry(const TensorSpec& spec, const std::string& context)
   return numel;
 }
 
-// Builds every tensor; `bytes_of(ref)` gives the storage's bytes (ref.numel elements).
-template <class BytesOf>
-nn::StateDict build(const std::vector<TensorSpec>& specs, const std::string& context, BytesOf bytes_of) {
+// A tensor that is its whole storage, contiguous, of a dtype kept as stored (the
+// usual state_dict entry): its bytes can be read straight into it.
+bool is_whole_storage(const TensorSpec& spec, std::uint64_t numel) {
+  const Element e = spec.storage.type->element;
+  return (e == Element::f32 || e == Element::f64 || e == Element::i64) && spec.offset == 0 &&
+         spec.storage.view_offset == 0 && numel == spec.storage.numel && spec.storage.view_numel == spec.storage.numel &&
+         (numel <= 1 || spec.stride == detail::contiguous_strides(spec.size));
+}
+
+// Builds every tensor; `bytes_of(ref)` gives the storage's bytes (ref.numel elements),
+// `read_into(ref, destination)` (when not null) writes them into a tensor that is the
+// storage's only user and all of it, saving a copy.
+template <class BytesOf, class ReadInto = std::nullptr_t>
+nn::StateDict build(const std::vector<TensorSpec>& specs, const std::string& context, BytesOf bytes_of,
+                    ReadInto read_into = nullptr) {
   std::uint64_t yielded = 0, held = 0;
-  std::unordered_map<std::string, bool> counted;
+  std::unordered_map<std::string, int> users;
+  std::vector<std::uint64_t> numels;
   for (const TensorSpec& spec : specs) {
-    yielded += check_geometry(spec, context);
-    if (!counted[spec.storage.key]) held += spec.storage.numel;
-    counted[spec.storage.key] = true;
+    numels.push_back(check_geometry(spec, context));
+    yielded += numels.back();
+    if (users[spec.storage.key]++ == 0) held += spec.storage.numel;
   }
   if (yielded > kMaxRepeat * held + kRepeatAllowance)
     fail<IOError>("{}: its tensors have {} elements in all but its storages only {}; at most {}x are read", context,
                   yielded, held, kMaxRepeat);
   nn::StateDict out;
-  for (const TensorSpec& spec : specs) {
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const TensorSpec& spec = specs[i];
+    if constexpr (!std::is_same_v<ReadInto, std::nullptr_t>) {
+      if (users[spec.storage.key] == 1 && is_whole_storage(spec, numels[i])) {
+        Tensor t = detail::make_tensor(spec.size, spec.storage.type->element == Element::f64   ? f64
+                                                  : spec.storage.type->element == Element::i64 ? i64
+                                                                                               : f32);
+        read_into(spec.storage, t.impl()->element_ptr());
+        out.emplace_back(spec.name, t);
+        continue;
+      }
+    }
     const std::byte* storage = bytes_of(spec.storage);
     const std::uint64_t first = spec.storage.view_offset + static_cast<std::uint64_t>(spec.offset);
     out.emplace_back(spec.name, materialise(spec, storage + first * spec.storage.type->bytes));
@@ -413,6 +438,22 @@ class ZipArchive {
   // checked before anything is allocated: every entry read so far, this one
   // included, must fit in what deflate could make of the whole file.
   Bytes read(const std::string& name, std::optional<std::uint64_t> expected, std::uint64_t limit) {
+    Bytes bytes;
+    read_entry(name, expected, limit, [&](std::uint64_t size) {
+      bytes = {std::unique_ptr<std::byte[]>(new std::byte[size]), size};
+      return bytes.data.get();
+    });
+    return bytes;
+  }
+  /// The entry (exactly `size` bytes) straight into `destination`.
+  void read_into(const std::string& name, std::uint64_t size, std::byte* destination) {
+    read_entry(name, size, size, [destination](std::uint64_t) { return destination; });
+  }
+
+ private:
+  template <class Destination>
+  void read_entry(const std::string& name, std::optional<std::uint64_t> expected, std::uint64_t limit,
+                  Destination destination) {
     const zip_int64_t index = zip_name_locate(zip_, name.c_str(), 0);
     if (index < 0) fail<IOError>("load_torch: '{}': the archive has no entry {}", path_, name);
     zip_stat_t stat;
@@ -429,10 +470,10 @@ class ZipArchive {
     std::unique_ptr<zip_file_t, decltype(&zip_fclose)> file(zip_fopen_index(zip_, static_cast<zip_uint64_t>(index), 0),
                                                            &zip_fclose);
     if (!file) fail<IOError>("load_torch: '{}': cannot open {}: {}", path_, name, zip_strerror(zip_));
-    Bytes bytes{std::unique_ptr<std::byte[]>(new std::byte[stat.size]), stat.size};
+    std::byte* bytes = destination(stat.size);
     std::uint64_t got = 0;
     while (got < stat.size) {
-      const zip_int64_t n = zip_fread(file.get(), bytes.data.get() + got, stat.size - got);
+      const zip_int64_t n = zip_fread(file.get(), bytes + got, stat.size - got);
       if (n < 0) fail<IOError>("load_torch: '{}': reading {}: {}", path_, name, zip_file_strerror(file.get()));
       if (n == 0) fail<IOError>("load_torch: '{}': {} ends after {} of its {} bytes", path_, name, got, stat.size);
       got += static_cast<std::uint64_t>(n);
@@ -441,10 +482,8 @@ class ZipArchive {
     const zip_int64_t n = zip_fread(file.get(), &extra, 1);
     if (n != 0)
       fail<IOError>("load_torch: '{}': {}: {}", path_, name, n < 0 ? zip_file_strerror(file.get()) : "more bytes than its size says");
-    return bytes;
   }
 
- private:
   std::string path_;
   zip_t* zip_ = nullptr;
   std::vector<std::string> names_;
@@ -484,6 +523,8 @@ nn::StateDict load_zip(const std::string& path, std::uint64_t file_bytes) {
                     ref.numel * ref.type->bytes);
     }
     return it->second.data.get();
+  }, [&](const StorageRef& ref, std::byte* destination) {
+    archive.read_into(top + "/data/" + ref.key, ref.numel * ref.type->bytes, destination);
   });
 }
 
