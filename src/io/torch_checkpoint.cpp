@@ -297,12 +297,18 @@ void gather(const std::byte* base, const Shape& size, const Shape& stride, Out* 
   }
 }
 
+// What load_torch returns a storage type as: f32, f64 and i64 as stored, the halves as f32, other integers as i64.
+DType loaded_dtype(Element e) {
+  if (e == Element::f64) return f64;
+  if (e == Element::f32 || e == Element::f16 || e == Element::bf16) return f32;
+  return i64;
+}
+
 Tensor materialise(const TensorSpec& spec, const std::byte* base) {
   const auto cast = [](auto v) { return v; };
   const auto widen = [](auto v) { return static_cast<std::int64_t>(v); };
   const Element e = spec.storage.type->element;
-  const DType dtype = e == Element::f64 ? f64 : (e == Element::f32 || e == Element::f16 || e == Element::bf16) ? f32 : i64;
-  Tensor t = detail::make_tensor(spec.size, dtype);
+  Tensor t = detail::make_tensor(spec.size, loaded_dtype(e));
   const Shape& n = spec.size;
   const Shape& s = spec.stride;
   const bool same_type = e == Element::f32 || e == Element::f64 || e == Element::i64;
@@ -382,9 +388,7 @@ nn::StateDict build(const std::vector<TensorSpec>& specs, const std::string& con
     const TensorSpec& spec = specs[i];
     if constexpr (!std::is_same_v<ReadInto, std::nullptr_t>) {
       if (users[spec.storage.key] == 1 && is_whole_storage(spec, numels[i])) {
-        Tensor t = detail::make_tensor(spec.size, spec.storage.type->element == Element::f64   ? f64
-                                                  : spec.storage.type->element == Element::i64 ? i64
-                                                                                               : f32);
+        Tensor t = detail::make_tensor(spec.size, loaded_dtype(spec.storage.type->element));
         read_into(spec.storage, t.impl()->element_ptr());
         out.emplace_back(spec.name, t);
         continue;

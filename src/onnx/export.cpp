@@ -114,22 +114,10 @@ class GraphBuilder {
     t->set_raw_data(c.impl()->element_ptr(), static_cast<std::size_t>(c.numel()) * element_size(c.dtype()));
   }
   std::string ints_constant(const Ints& values) {
-    const std::string name = fresh("constant");
-    proto::TensorProto* t = graph_.add_initializer();
-    t->set_name(name);
-    t->set_data_type(proto::TensorProto::INT64);
-    t->add_dims(static_cast<std::int64_t>(values.size()));
-    t->set_raw_data(values.data(), values.size() * sizeof(std::int64_t));
-    return name;
+    return tensor_constant(from_vector(values, {static_cast<std::int64_t>(values.size())}));
   }
   std::string floats_constant(const std::vector<float>& values) {  // Resize's scales are float whatever the data
-    const std::string name = fresh("constant");
-    proto::TensorProto* t = graph_.add_initializer();
-    t->set_name(name);
-    t->set_data_type(proto::TensorProto::FLOAT);
-    t->add_dims(static_cast<std::int64_t>(values.size()));
-    t->set_raw_data(values.data(), values.size() * sizeof(float));
-    return name;
+    return tensor_constant(from_vector(values, {static_cast<std::int64_t>(values.size())}));
   }
   std::string tensor_constant(const Tensor& value) {
     const std::string name = fresh("constant");

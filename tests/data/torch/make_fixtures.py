@@ -214,9 +214,6 @@ with open(path("legacy_system.pth"), "wb") as f:
 
 # Tensors whose rebuild arguments ask for more than the storage holds.
 def rebuild_pickle(size, stride, offset=0, numel=4, storage="FloatStorage"):
-    class Storage:
-        pass
-
     class Rebuild:
         def __reduce__(self):
             return torch._utils._rebuild_tensor_v2, (Persistent(), offset, size, stride, False,
