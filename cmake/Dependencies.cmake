@@ -19,6 +19,15 @@ pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip>=1.7)
 # does not find protobuf itself, so Protobuf comes first.
 find_package(Protobuf 3.21 REQUIRED)
 find_package(ONNX REQUIRED)
+# Open MPI (libopenmpi-dev, openmpi-bin): xgrad::distributed's collectives. Built when
+# found; without it the process group is a world of one process.
+# Only MPI's C API is used (MPI_CXX_SKIP_MPICXX: not the removed C++ bindings).
+set(MPI_CXX_SKIP_MPICXX ON)
+find_package(MPI COMPONENTS CXX)
+option(XGRAD_WITH_MPI "Build xgrad::distributed over MPI (default: when MPI is found)" ${MPI_CXX_FOUND})
+if(XGRAD_WITH_MPI AND NOT MPI_CXX_FOUND)
+  message(FATAL_ERROR "XGRAD_WITH_MPI is ON but no MPI was found (Debian: libopenmpi-dev openmpi-bin)")
+endif()
 if(XGRAD_BUILD_EXAMPLES OR XGRAD_BUILD_BENCH)
   find_package(CLI11 2.1 REQUIRED)          # libcli11-dev: the example and bench programs' command lines
 endif()

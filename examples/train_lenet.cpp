@@ -2,6 +2,8 @@
 //
 //   ./build/examples/train_lenet [--data DIR] [--epochs N] [--batch-size N] [--lr X]
 //                                [--threads N] [--checkpoint FILE] [--resume] [--seed N] [--limit N]
+//                                [--distributed] [--steps N] [--loss-log FILE]
+//   mpiexec -n 2 ./build/examples/train_lenet --distributed   # two processes, each half of every batch
 //
 // Trains on the 60,000 training images with SGD (momentum 0.9, weight decay
 // 5e-4, cosine learning-rate schedule), evaluates on the 10,000 test images
@@ -30,28 +32,25 @@ int main(int argc, char** argv) {
             {.epochs = 10, .batch_size = 64, .lr = 0.05, .checkpoint = "lenet5_fashion_mnist.ckpt"});
   spdlog::set_pattern("[%H:%M:%S] %v");
   try {
-    if (settings.threads > 0) xgrad::set_num_threads(settings.threads);
-    xgrad::manual_seed(settings.seed);
+    start(settings);
 
     // Fashion-MNIST's training-set mean and standard deviation.
     const data::Transform normalize = data::transforms::Normalize({0.2860}, {0.3530});
     auto train_set = fashion_mnist(settings, /*train=*/true);
     auto test_set = fashion_mnist(settings, /*train=*/false);
-    data::DataLoader train_loader(train_set, {.batch_size = settings.batch_size, .shuffle = true, .seed = settings.seed},
-                                  normalize);
-    data::DataLoader test_loader(test_set, {.batch_size = 1000}, normalize);
+    data::DataLoader train = train_loader(settings, train_set, normalize);
+    data::DataLoader test = test_loader(settings, test_set, 1000, normalize);
 
-    auto model = xgrad::models::lenet5({.num_classes = 10, .in_channels = 1});
+    auto lenet = xgrad::models::lenet5({.num_classes = 10, .in_channels = 1});
+    auto model = parallel(settings, lenet);
     xgrad::optim::SGD optimizer(model->parameters(),
                                 {.lr = settings.lr, .momentum = 0.9, .weight_decay = 5e-4});
     xgrad::optim::CosineAnnealingLR scheduler(optimizer, settings.epochs);
 
-    if (!settings.resume) std::cout << xgrad::nn::summary(*model, {1, 1, 28, 28}) << "\n";
-    fit("LeNet-5", *model, optimizer, scheduler, train_loader, test_loader,
-        {.epochs = settings.epochs, .checkpoint = settings.checkpoint, .resume = settings.resume});
+    if (!settings.resume && is_main_process()) std::cout << xgrad::nn::summary(*lenet, {1, 1, 28, 28}) << "\n";
+    fit("LeNet-5", *model, optimizer, scheduler, train, test, fit_options(settings));
   } catch (const xgrad::Error& e) {
-    std::cerr << "train_lenet: " << e.what() << "\n";
-    return 1;
+    return fail("train_lenet", e);
   }
   return 0;
 }

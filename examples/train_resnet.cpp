@@ -4,6 +4,8 @@
 //
 //   ./build/examples/train_resnet [--data DIR] [--epochs N] [--batch-size N] [--lr X]
 //                                 [--threads N] [--checkpoint FILE] [--resume] [--seed N] [--limit N]
+//                                 [--distributed] [--steps N] [--loss-log FILE]
+//   mpiexec -n 2 ./build/examples/train_resnet --distributed
 //
 // SGD (momentum 0.9, weight decay 5e-4) with a cosine schedule; test accuracy,
 // time and images/s after every epoch; a checkpoint after every epoch.
@@ -29,8 +31,7 @@ int main(int argc, char** argv) {
             {.epochs = 20, .batch_size = 128, .lr = 0.1, .checkpoint = "resnet20_fashion_mnist.ckpt"});
   spdlog::set_pattern("[%H:%M:%S] %v");
   try {
-    if (settings.threads > 0) xgrad::set_num_threads(settings.threads);
-    xgrad::manual_seed(settings.seed);
+    start(settings);
 
     // 28x28 padded to 32x32 (the CIFAR geometry the network was designed for),
     // then normalised with Fashion-MNIST's mean and standard deviation.
@@ -40,20 +41,18 @@ int main(int argc, char** argv) {
     const data::Transform test_transform = transforms::Compose({transforms::Pad(2), normalize});
     auto train_set = fashion_mnist(settings, /*train=*/true);
     auto test_set = fashion_mnist(settings, /*train=*/false);
-    data::DataLoader train_loader(train_set, {.batch_size = settings.batch_size, .shuffle = true, .seed = settings.seed},
-                                  train_transform);
-    data::DataLoader test_loader(test_set, {.batch_size = 500}, test_transform);
+    data::DataLoader train = train_loader(settings, train_set, train_transform);
+    data::DataLoader test = test_loader(settings, test_set, 500, test_transform);
 
-    auto model = xgrad::models::resnet20({.num_classes = 10, .in_channels = 1});
+    auto resnet = xgrad::models::resnet20({.num_classes = 10, .in_channels = 1});
+    auto model = parallel(settings, resnet);
     xgrad::optim::SGD optimizer(model->parameters(), {.lr = settings.lr, .momentum = 0.9, .weight_decay = 5e-4});
     xgrad::optim::CosineAnnealingLR scheduler(optimizer, settings.epochs);
 
-    if (!settings.resume) std::cout << xgrad::nn::summary(*model, {1, 1, 32, 32}) << "\n";
-    fit("ResNet-20", *model, optimizer, scheduler, train_loader, test_loader,
-        {.epochs = settings.epochs, .checkpoint = settings.checkpoint, .resume = settings.resume});
+    if (!settings.resume && is_main_process()) std::cout << xgrad::nn::summary(*resnet, {1, 1, 32, 32}) << "\n";
+    fit("ResNet-20", *model, optimizer, scheduler, train, test, fit_options(settings));
   } catch (const xgrad::Error& e) {
-    std::cerr << "train_resnet: " << e.what() << "\n";
-    return 1;
+    return fail("train_resnet", e);
   }
   return 0;
 }

@@ -31,6 +31,7 @@ PACKAGES=(
   dataset-fashion-mnist                     # the training examples' data
   catch2                                    # tests
   libcli11-dev                              # the example and bench programs' command lines
+  libopenmpi-dev openmpi-bin                # xgrad::distributed (data-parallel training over MPI)
 )
 
 missing=()

@@ -287,3 +287,75 @@ TEST_CASE("autograd::grad errors and unused inputs", "[autograd][grad][errors]")
   XGRAD_REQUIRE_THROWS_WITH(autograd::grad({ones({1})}, {x}), AutogradError, "grad:", "does not require grad");
   XGRAD_REQUIRE_THROWS_WITH(autograd::grad({y}, {x}, {ones({1}), ones({1})}), AutogradError, "1 roots but 2");
 }
+
+TEST_CASE("post-accumulate-grad hooks run once per backward, after accumulation", "[autograd][hooks]") {
+  Tensor w = f64_leaf({1, 2});
+  std::vector<std::vector<double>> seen;
+  const int id = w.register_post_accumulate_grad_hook([&](const Tensor& t) { seen.push_back(t.grad().to_vector<double>()); });
+  // w is used twice: the hook sees the sum of both paths, once.
+  ((w * 3.0).sum() + (w * w).sum()).backward();  // 3 + 2w
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == std::vector<double>{5, 7});
+  // A second backward accumulates; the hook sees the total.
+  (w * 1.0).sum().backward();
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[1] == std::vector<double>{6, 8});
+  // autograd::grad accumulates nothing, so no hook runs.
+  autograd::grad({(w * w).sum()}, {w});
+  CHECK(seen.size() == 2);
+  w.remove_post_accumulate_grad_hook(id);
+  (w * 1.0).sum().backward();
+  CHECK(seen.size() == 2);
+}
+
+TEST_CASE("a post-accumulate hook may change the gradient in place", "[autograd][hooks]") {
+  Tensor w = f64_leaf({1, 2});
+  w.register_post_accumulate_grad_hook([](const Tensor& t) {
+    NoGradGuard no_grad;
+    t.grad().mul_(0.5);
+  });
+  (w * 4.0).sum().backward();
+  require_values(w.grad(), {2, 2});
+}
+
+TEST_CASE("post-accumulate hooks are for leaves that require grad", "[autograd][hooks][errors]") {
+  Tensor w = f64_leaf({1});
+  Tensor y = w * 2.0;
+  CHECK_THROWS_AS(y.register_post_accumulate_grad_hook([](const Tensor&) {}), AutogradError);
+  CHECK_THROWS_AS(f64_tensor({1}, {}).register_post_accumulate_grad_hook([](const Tensor&) {}), AutogradError);
+  CHECK_THROWS_AS(w.register_post_accumulate_grad_hook({}), ValueError);
+}
+
+TEST_CASE("queue_callback runs at the end of backward, after every hook", "[autograd][hooks]") {
+  Tensor a = f64_leaf({1}), b = f64_leaf({2});
+  std::vector<std::string> events;
+  a.register_post_accumulate_grad_hook([&](const Tensor&) {
+    events.push_back("a");
+    autograd::queue_callback([&] {
+      events.push_back("end:" + std::to_string(b.grad().item()));  // b's gradient is there by now
+      autograd::queue_callback([&] { events.push_back("nested"); });
+    });
+  });
+  b.register_post_accumulate_grad_hook([&](const Tensor&) { events.push_back("b"); });
+  // a's gradient is ready first (a meets the graph last), b's afterwards.
+  ((b * 3.0) * 2.0 + a).sum().backward();
+  REQUIRE(events.size() == 4);
+  CHECK(events.back() == "nested");
+  CHECK(events[2] == "end:6.000000");
+  CHECK(std::find(events.begin(), events.end(), "a") < events.begin() + 2);
+  CHECK(std::find(events.begin(), events.end(), "b") < events.begin() + 2);
+
+  CHECK_THROWS_AS(autograd::queue_callback([] {}), AutogradError);  // no backward running
+}
+
+TEST_CASE("callbacks of a backward that throws are dropped", "[autograd][hooks]") {
+  Tensor a = f64_leaf({1});
+  bool ran = false;
+  a.register_post_accumulate_grad_hook([&](const Tensor&) {
+    autograd::queue_callback([&] { ran = true; });
+    throw ValueError("hook failed");
+  });
+  CHECK_THROWS_AS((a * 2.0).sum().backward(), ValueError);
+  CHECK_FALSE(ran);
+  CHECK_THROWS_AS(autograd::queue_callback([] {}), AutogradError);  // the scope was left
+}

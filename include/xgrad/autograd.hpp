@@ -126,6 +126,13 @@ class Node : public std::enable_shared_from_this<Node> {
 /// means ones for a one-element root). options.allow_unused is ignored.
 void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads = {}, GradOptions options = {});
 
+/// Called during a backward (from a node's apply or a tensor hook): runs
+/// `callback` on the same thread once every node of that backward has run,
+/// before backward() returns (PyTorch's Engine::queue_callback); callbacks
+/// queued by callbacks run too. Dropped if the backward throws. Throws
+/// AutogradError when no backward is running.
+void queue_callback(std::function<void()> callback);
+
 /// The gradients of `outputs` with respect to `inputs` (as torch::autograd::grad),
 /// returned instead of accumulated: no tensor's `.grad()` changes. `inputs` may be
 /// leaves or intermediate results; `grad_outputs` seed the outputs as in backward().

@@ -7,4 +7,5 @@
 #include "xgrad/data/dataloader.hpp"
 #include "xgrad/data/dataset.hpp"
 #include "xgrad/data/mnist.hpp"
+#include "xgrad/data/sampler.hpp"
 #include "xgrad/data/transforms.hpp"

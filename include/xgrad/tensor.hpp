@@ -7,6 +7,7 @@
 /// share storage with their base; contiguous() copies only when needed.
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
@@ -111,6 +112,12 @@ class Tensor {
   /// Keep the gradient of this non-leaf tensor in grad() during backward.
   void retain_grad() const;
   bool retains_grad() const;
+  /// Leaves that require grad: `hook(tensor)` runs each time a backward has
+  /// accumulated into this tensor's grad() (PyTorch's
+  /// register_post_accumulate_grad_hook), on the thread running the backward; it
+  /// may read grad() or change it in place. Returns an id for removal.
+  int register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
+  void remove_post_accumulate_grad_hook(int id) const;
   /// The node that produced this tensor (null for leaves).
   std::shared_ptr<autograd::Node> grad_fn() const;
   /// A tensor sharing storage but cut from the graph.

@@ -5,6 +5,7 @@
 #include "xgrad/anomaly.hpp"
 #include "xgrad/autograd.hpp"
 #include "xgrad/data.hpp"
+#include "xgrad/distributed.hpp"
 #include "xgrad/dtype.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/functional.hpp"

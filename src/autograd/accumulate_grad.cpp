@@ -53,6 +53,11 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
   } else {
     accumulate_into(leaf_->grad, grad);
   }
+  if (!leaf_->post_accumulate_hooks.empty()) {
+    const auto hooks = leaf_->post_accumulate_hooks;  // a hook may remove itself
+    const Tensor leaf(leaf_);
+    for (const auto& [id, hook] : hooks) hook(leaf);
+  }
   return {};
 }
 

@@ -172,12 +172,36 @@ std::unordered_set<Node*> nodes_leading_to(const Capture& capture,
   return needed;
 }
 
+// What queue_callback() appends to: the callbacks of the backward running on
+// this thread (null outside one; a backward nested in a node saves the outer's).
+thread_local std::vector<std::function<void()>>* queued_callbacks = nullptr;
+
+class CallbackScope {
+ public:
+  CallbackScope() : outer_(queued_callbacks) { queued_callbacks = &callbacks_; }
+  ~CallbackScope() { queued_callbacks = outer_; }
+  CallbackScope(const CallbackScope&) = delete;
+  CallbackScope& operator=(const CallbackScope&) = delete;
+  // In order; a callback may queue more (an index loop, since push_back may move them).
+  void run_all() {
+    for (std::size_t i = 0; i < callbacks_.size(); ++i) {
+      auto callback = std::move(callbacks_[i]);
+      callback();
+    }
+  }
+
+ private:
+  std::vector<std::function<void()>> callbacks_;
+  std::vector<std::function<void()>>* outer_;
+};
+
 // Runs the nodes reachable from the roots in reverse order of recording. Without
 // a capture, leaves accumulate into .grad() (backward); with one, the gradients
 // along the captured edges are stored there and nothing accumulates (grad).
 void run(const std::vector<Edge>& root_edges, const std::vector<Tensor>& seeds, GradOptions options,
          Capture* capture) {
   const bool retain_graph = options.retain_graph || options.create_graph;
+  CallbackScope callbacks;
   xgrad::detail::GradModeGuard mode(options.create_graph);
   detail::ForwardSuspended no_forward;  // gradients carry no tangents
   std::unordered_map<Node*, std::size_t> pending = count_incoming_edges(root_edges);
@@ -263,9 +287,17 @@ void run(const std::vector<Edge>& root_edges, const std::vector<Tensor>& seeds, 
       if (--pending[e.node.get()] == 0 && queued.insert(e.node.get()).second) ready.push(e.node.get());
     }
   }
+  callbacks.run_all();
 }
 
 }  // namespace
+
+void queue_callback(std::function<void()> callback) {
+  if (!queued_callbacks)
+    fail<AutogradError>("queue_callback: no backward is running on this thread (call it from a node or a hook)");
+  if (!callback) fail<ValueError>("queue_callback: the callback is empty");
+  queued_callbacks->push_back(std::move(callback));
+}
 
 void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, GradOptions options) {
   const std::vector<Edge> root_edges = root_edges_of("backward", roots);

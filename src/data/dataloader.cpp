@@ -7,10 +7,10 @@
 #include <deque>
 #include <exception>
 #include <mutex>
-#include <numeric>
 #include <thread>
 #include <vector>
 
+#include "data/order.hpp"
 #include "util/check.hpp"
 #include "xgrad/autograd.hpp"
 #include "xgrad/ops/shape.hpp"
@@ -19,44 +19,20 @@ namespace xgrad::data {
 
 using xgrad::detail::fail;
 
-namespace {
-
-// SplitMix64's finaliser: nearby inputs (seeds 0 and 1, epochs 3 and 4) give unrelated outputs.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t epoch_seed(std::uint64_t seed, std::int64_t epoch) {
-  return mix(mix(seed) ^ static_cast<std::uint64_t>(epoch));
-}
-
-// 0, 1, ..., n - 1, shuffled (Fisher-Yates) when asked.
-std::vector<std::int64_t> visiting_order(std::int64_t n, bool shuffle, Generator& generator) {
-  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), std::int64_t{0});
-  if (shuffle)
-    for (std::int64_t i = n - 1; i > 0; --i)
-      std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(random_index(generator, i + 1))]);
-  return order;
-}
-
-}  // namespace
 
 namespace detail {
 
 class EpochRun {
  public:
   EpochRun(std::shared_ptr<Dataset> dataset, Transform transform, const DataLoaderOptions& options,
-           std::int64_t batches, std::uint64_t seed)
+           std::int64_t batches, std::int64_t epoch)
       : dataset_(std::move(dataset)),
         transform_(std::move(transform)),
         batch_size_(options.batch_size),
         batches_(batches),
-        generator_(seed),
-        order_(visiting_order(dataset_->size(), options.shuffle, generator_)) {
+        generator_(epoch_seed(options.seed, epoch)),
+        order_(options.sampler ? sampled_order(*options.sampler, epoch, dataset_->size())
+                               : visiting_order(dataset_->size(), options.shuffle, generator_)) {
     if (options.prefetch) worker_ = std::thread([this] { produce(); });
   }
 
@@ -84,6 +60,17 @@ class EpochRun {
 
  private:
   static constexpr std::size_t queue_capacity = 2;
+
+  static std::vector<std::int64_t> sampled_order(const Sampler& sampler, std::int64_t epoch, std::int64_t size) {
+    std::vector<std::int64_t> order = sampler.indices(epoch);
+    if (static_cast<std::int64_t>(order.size()) != sampler.size())
+      fail<ValueError>("DataLoader: the sampler gave {} indices for epoch {} but its size() is {}", order.size(),
+                       epoch, sampler.size());
+    for (std::int64_t index : order)
+      if (index < 0 || index >= size)
+        fail<ValueError>("DataLoader: the sampler gave index {} for a dataset of {} examples", index, size);
+    return order;
+  }
 
   // Batch `index` of this pass: its examples transformed (drawing from the
   // generator in order) and stacked.
@@ -154,10 +141,12 @@ DataLoader::DataLoader(std::shared_ptr<Dataset> dataset, DataLoaderOptions optio
   if (!dataset_) fail<ValueError>("DataLoader: the dataset is null");
   if (options_.batch_size < 1)
     fail<ValueError>("DataLoader: batch_size must be at least 1, got {}", options_.batch_size);
+  if (options_.sampler && options_.shuffle)
+    fail<ValueError>("DataLoader: shuffle and a sampler exclude each other (the sampler chooses the order)");
 }
 
 std::int64_t DataLoader::size() const {
-  const std::int64_t n = dataset_->size(), b = options_.batch_size;
+  const std::int64_t n = options_.sampler ? options_.sampler->size() : dataset_->size(), b = options_.batch_size;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
@@ -167,8 +156,7 @@ void DataLoader::set_epoch(std::int64_t epoch) {
 }
 
 DataLoader::Iterator DataLoader::begin() {
-  auto run =
-      std::make_unique<detail::EpochRun>(dataset_, transform_, options_, size(), epoch_seed(options_.seed, epoch_));
+  auto run = std::make_unique<detail::EpochRun>(dataset_, transform_, options_, size(), epoch_);
   ++epoch_;
   return Iterator(std::move(run));
 }

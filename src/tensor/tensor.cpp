@@ -1,5 +1,6 @@
 // Tensor handle: metadata, data access, autograd accessors and in-place updates.
 
+#include <atomic>
 #include <cstring>
 
 #include "autograd/accumulate_grad.hpp"
@@ -172,6 +173,25 @@ void Tensor::retain_grad() const {
 }
 
 bool Tensor::retains_grad() const { return checked(impl_).retains_grad; }
+
+int Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {
+  static std::atomic<int> next_id{0};
+  auto& impl = const_cast<detail::TensorImpl&>(checked(impl_));
+  if (impl.grad_fn || !impl.requires_grad)
+    fail<AutogradError>(
+        "register_post_accumulate_grad_hook: only a leaf that requires grad accumulates a gradient; this tensor "
+        "of shape {} {}",
+        str(impl.shape), impl.grad_fn ? "was computed by " + impl.grad_fn->name() : std::string("does not require grad"));
+  if (!hook) fail<ValueError>("register_post_accumulate_grad_hook: the hook is empty");
+  const int id = next_id++;
+  impl.post_accumulate_hooks.emplace_back(id, std::move(hook));
+  return id;
+}
+
+void Tensor::remove_post_accumulate_grad_hook(int id) const {
+  auto& hooks = const_cast<detail::TensorImpl&>(checked(impl_)).post_accumulate_hooks;
+  std::erase_if(hooks, [id](const auto& entry) { return entry.first == id; });
+}
 
 std::shared_ptr<autograd::Node> Tensor::grad_fn() const { return checked(impl_).grad_fn; }
 

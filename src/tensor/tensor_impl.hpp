@@ -3,7 +3,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "xgrad/autograd.hpp"
 #include "xgrad/tensor.hpp"
@@ -61,6 +64,8 @@ struct TensorImpl {
   // (valid only while that level is the active one).
   Tensor tangent;
   std::uint64_t tangent_level = 0;
+  // Leaves: run, by id, after a backward has accumulated into `grad`.
+  std::vector<std::pair<int, std::function<void(const Tensor&)>>> post_accumulate_hooks;
 
   std::byte* element_ptr() const {
     return storage->data() + static_cast<std::ptrdiff_t>(offset) *

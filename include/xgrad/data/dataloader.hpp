@@ -28,6 +28,7 @@
 #include <memory>
 
 #include "xgrad/data/dataset.hpp"
+#include "xgrad/data/sampler.hpp"
 #include "xgrad/data/transforms.hpp"
 
 namespace xgrad::data {
@@ -39,6 +40,9 @@ struct DataLoaderOptions {
   std::uint64_t seed = 0;  ///< seeds the shuffle and the transforms' generator
   bool drop_last = false;  ///< drop a last batch smaller than batch_size
   bool prefetch = true;    ///< assemble the next batch on a background thread (queue of 2)
+  /// Chooses each epoch's indices instead of shuffle (data/sampler.hpp), e.g. a
+  /// DistributedSampler for this rank's shard. `seed` still seeds the transforms.
+  std::shared_ptr<const Sampler> sampler = nullptr;
 };
 
 /// Examples stacked along a new first dim: inputs [B, ...], targets [B, ...].
@@ -57,7 +61,8 @@ class DataLoader {
   /// given, is applied to each example's input before stacking.
   DataLoader(std::shared_ptr<Dataset> dataset, DataLoaderOptions options = {}, Transform transform = {});
 
-  /// Batches per epoch: ceil(size / batch_size), or floor with drop_last.
+  /// Batches per epoch: ceil(n / batch_size), or floor with drop_last, where n is
+  /// the dataset's size or the sampler's.
   std::int64_t size() const;
   const DataLoaderOptions& options() const { return options_; }
   const std::shared_ptr<Dataset>& dataset() const { return dataset_; }
