@@ -114,9 +114,12 @@ void training_steps(const std::string& name, std::int64_t batch, std::int64_t si
     std::printf("%s batch %lld (%d x %lld), %d threads per process: step %.4f s, %.1f images/s", name.c_str(),
                 static_cast<long long>(batch), world, static_cast<long long>(batch / world), xgrad::get_num_threads(),
                 step_time, batch / step_time);
-    if (ddp)
-      std::printf("; %zu buckets, first gradient to end of backward %.4f s, all-reduce %.4f s, hidden %.0f %%",
-                  ddp->buckets().size(), median(to_end), median(reduce), 100 * median(hidden));
+    if (ddp) {
+      std::printf("; buckets of");
+      for (const dist::BucketInfo& b : ddp->buckets()) std::printf(" %.2f", b.numel * 4 / 1e6);
+      std::printf(" MB; first gradient to end of backward %.4f s, all-reduce %.4f s, hidden %.0f %%",
+                  median(to_end), median(reduce), 100 * median(hidden));
+    }
     std::printf("\n");
   }
 }

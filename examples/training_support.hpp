@@ -35,7 +35,7 @@ struct Settings {
   std::uint64_t seed = 0;
   std::int64_t limit = 0;  // 0: every image; N: the first N of each set (quick runs, smoke tests)
   bool distributed = false;  // one of the processes of mpiexec; batch_size is the job's, split among them
-  std::int64_t steps = 0;    // 0: every step; N: stop after N steps (no checkpoint then)
+  std::int64_t steps = 0;    // 0: every step; N: stop after N steps (an unfinished epoch is not saved)
   std::string loss_log = "";  // one line "step loss" per step (the job's mean loss), written by rank 0
 };
 
@@ -55,7 +55,8 @@ inline Settings parse(int argc, char** argv, std::string description, Settings d
       ->check(cli::non_negative);
   app.add_flag("--distributed", s.distributed,
                "data-parallel training over the processes of mpiexec: each takes --batch-size / N of every step");
-  app.add_option("--steps", s.steps, "stop after N training steps, without a checkpoint (0: train every epoch)")
+  app.add_option("--steps", s.steps,
+                 "stop after N training steps; an epoch left unfinished is not checkpointed (0: every epoch)")
       ->check(cli::non_negative);
   app.add_option("--loss-log", s.loss_log, "write each step's loss (the mean over the whole batch) to this file");
   app.callback([&s] {
@@ -225,7 +226,7 @@ struct FitOptions {
   std::int64_t epochs = 1;
   std::string checkpoint;
   bool resume = false;  ///< continue from `checkpoint`
-  std::int64_t steps = 0;  ///< stop after this many steps, without a checkpoint (0: no limit)
+  std::int64_t steps = 0;  ///< stop after this many steps (0: no limit); an unfinished epoch is not saved
   std::string loss_log = "";  ///< each step's loss, averaged over the processes
 };
 
@@ -257,6 +258,7 @@ inline void fit(const std::string& name, xgrad::nn::Module& model, xgrad::optim:
     if (!loss_log) throw xgrad::IOError("cannot write the loss log " + options.loss_log);
   }
   std::int64_t step = 0;
+  bool saved = false;
   for (std::int64_t epoch = first_epoch; epoch < options.epochs; ++epoch) {
     train_loader.set_epoch(epoch);
     const std::int64_t shard = train_loader.options().sampler ? train_loader.options().sampler->size()
@@ -265,7 +267,8 @@ inline void fit(const std::string& name, xgrad::nn::Module& model, xgrad::optim:
                     train_loader.options().drop_last ? train_loader.size() * train_loader.options().batch_size : shard);
     const auto start_time = std::chrono::steady_clock::now();
     double loss_sum = 0;
-    std::int64_t seen = 0, correct = 0;
+    std::int64_t seen = 0, correct = 0, epoch_steps = 0;
+    bool limit_reached = false;
     for (const data::Batch& batch : train_loader) {
       const Tensor logits = model(batch.inputs);
       const Tensor loss = xgrad::cross_entropy(logits, batch.targets);
@@ -285,11 +288,16 @@ inline void fit(const std::string& name, xgrad::nn::Module& model, xgrad::optim:
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
       bar.update(seen, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen),
                  static_cast<double>(seen) / seconds);
-      if (++step == options.steps && options.steps > 0) break;
+      ++epoch_steps;
+      if (++step == options.steps) {
+        limit_reached = true;
+        break;
+      }
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
     const std::vector<double> total = summed({loss_sum, static_cast<double>(seen), static_cast<double>(correct)});
-    const bool stopped = options.steps > 0 && step == options.steps;
+    // --steps ending the run in the middle of an epoch: that epoch is not finished, so not saved.
+    const bool stopped = limit_reached && epoch_steps < train_loader.size();
     if (!stopped) scheduler.step();
     const double test_accuracy = evaluate(model, test_loader);
     spdlog::info("epoch {}/{}: train loss {:.4f}, train accuracy {:.2f}%, test accuracy {:.2f}%, {:.1f} s, {:.0f} "
@@ -297,13 +305,16 @@ inline void fit(const std::string& name, xgrad::nn::Module& model, xgrad::optim:
                  epoch + 1, options.epochs, total[0] / total[1], 100.0 * total[2] / total[1], 100 * test_accuracy,
                  seconds, total[1] / seconds, optimizer.lr());
     if (stopped) {
-      spdlog::info("stopped after {} steps (--steps): no checkpoint written", step);
+      spdlog::info("stopped after {} steps (--steps), in the middle of epoch {}: no checkpoint written", step,
+                   epoch + 1);
       break;
     }
     if (is_main_process()) save(options.checkpoint, model, optimizer, scheduler, epoch + 1);
+    saved = true;
+    if (limit_reached) break;
   }
   if (loss_log) std::fclose(loss_log);
-  if (options.steps == 0 || step != options.steps) spdlog::info("checkpoint: {}", std::filesystem::absolute(options.checkpoint).string());
+  if (saved) spdlog::info("checkpoint: {}", std::filesystem::absolute(options.checkpoint).string());
 }
 
 }  // namespace training_support

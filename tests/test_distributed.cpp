@@ -10,6 +10,7 @@
 using namespace xgrad;
 using namespace xgrad::testing;
 namespace dist = xgrad::distributed;
+namespace data = xgrad::data;
 
 namespace {
 
@@ -165,4 +166,23 @@ TEST_CASE("a shape that differs across ranks is the same Error on every rank", "
   Tensor ok = ones({2});
   dist::all_reduce(ok);
   require_near(ok, full({2}, static_cast<double>(world)), 0);
+}
+
+TEST_CASE("DistributedSampler: the job's shards are disjoint and cover the data", "[distributed][sampler]") {
+  start();
+  const int world = dist::world_size();
+  for (const bool drop_last : {false, true}) {
+    const data::DistributedSampler sampler(103, {.seed = 4, .drop_last = drop_last});  // the group's rank and size
+    const auto mine = sampler.indices(2);
+    const Tensor t = from_vector(mine, {static_cast<std::int64_t>(mine.size())});
+    std::vector<std::int64_t> all;
+    for (const Tensor& other : dist::all_gather(t))
+      for (std::int64_t i : other.to_vector<std::int64_t>()) all.push_back(i);
+    std::sort(all.begin(), all.end());
+    const std::int64_t kept = drop_last ? 103 / world * world : 103;
+    std::vector<std::int64_t> distinct = all;
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    CHECK(static_cast<std::int64_t>(distinct.size()) == kept);  // covering (all of it, or all but the tail)
+    CHECK(static_cast<std::int64_t>(all.size()) == (drop_last ? kept : (103 + world - 1) / world * world));
+  }
 }

@@ -44,11 +44,9 @@ double ReductionTimeline::hidden_fraction() const {
 
 class DistributedDataParallel::Reducer {
  public:
-  using StateDictLike = std::vector<std::pair<std::string, Tensor>>;
-
   // `params`: the parameters that require grad, in the order their gradients
   // are expected (reverse registration).
-  Reducer(StateDictLike params, const DDPOptions& options) : params_(std::move(params)), options_(options) {
+  Reducer(nn::StateDict params, const DDPOptions& options) : params_(std::move(params)), options_(options) {
     assign_buckets();
     for (std::size_t i = 0; i < params_.size(); ++i)
       hooks_.push_back(
@@ -237,7 +235,7 @@ class DistributedDataParallel::Reducer {
     timeline_.wait_end = seconds_between(start_, Clock::now());
   }
 
-  StateDictLike params_;
+  nn::StateDict params_;
   DDPOptions options_;
   std::vector<int> hooks_;
   std::vector<Bucket> buckets_;

@@ -111,11 +111,16 @@ struct Chunks {
 template <class T>
 int ring_reduce_scatter(T* data, const Chunks& chunks, int shift, ReduceOp op, MPI_Datatype type) {
   const int r = layout.rank;
-  std::vector<T> scratch(static_cast<std::size_t>((chunks.n + chunks.world - 1) / chunks.world));
+  // Kept from call to call (the communication thread is the only caller): a
+  // fresh buffer would be page-faulted in again for every bucket.
+  static std::vector<std::byte> buffer;
+  buffer.resize(
+      std::max(buffer.size(), static_cast<std::size_t>((chunks.n + chunks.world - 1) / chunks.world) * sizeof(T)));
+  T* scratch = reinterpret_cast<T*>(buffer.data());
   for (int s = 0; s < chunks.world - 1; ++s) {
     const int send = chunks.wrap(r - s + shift), recv = chunks.wrap(r - s - 1 + shift);
-    exchange(data + chunks.begin(send), chunks.size(send), scratch.data(), chunks.size(recv), type);
-    combine(data + chunks.begin(recv), scratch.data(), chunks.size(recv), op);
+    exchange(data + chunks.begin(send), chunks.size(send), scratch, chunks.size(recv), type);
+    combine(data + chunks.begin(recv), scratch, chunks.size(recv), op);
   }
   return chunks.wrap(r + 1 + shift);
 }
