@@ -156,11 +156,11 @@ TEMPLATE_TEST_CASE("depthwise kernels match their scalar twins and the im2col pa
       check_close(dw, c.dw, 4 * kernel_tolerance<T>());
 
       // The general im2col path agrees.
-      kernels::conv_forward<T>(g, c.x.data(), c.w.data(), c.bias.data(), y.data());
+      kernels::im2col_forward<T>(g, c.x.data(), c.w.data(), c.bias.data(), y.data());
       check_close(y, c.y, kernel_tolerance<T>());
-      kernels::conv_backward_data<T>(g, c.dy.data(), c.w.data(), c.bias.data(), dx.data());
+      kernels::im2col_backward_data<T>(g, c.dy.data(), c.w.data(), c.bias.data(), dx.data());
       check_close(dx, c.dx, kernel_tolerance<T>());
-      kernels::conv_backward_weight<T>(g, c.dy.data(), c.x.data(), dw.data());
+      kernels::im2col_backward_weight<T>(g, c.dy.data(), c.x.data(), dw.data());
       check_close(dw, c.dw, 4 * kernel_tolerance<T>());
 
       if (g.stride[2] != 1) continue;  // the SIMD kernels' domain

@@ -1,7 +1,7 @@
 #pragma once
 // Internal: the float forward and weight-gradient convolutions of 2-D
 // geometries as implicit GEMMs over a padded copy of the images (the forward
-// also serves the data pass of stride-1 convolutions, which im2col.cpp
+// also serves the data pass of stride-1 convolutions, which conv.cpp
 // rewrites as a forward pass).
 //
 // Each image's planes are copied into a zero-bordered buffer, split into
@@ -16,12 +16,12 @@
 // output line are computed and dropped, so the path is taken only when they
 // are few.
 
-#include "kernels/im2col.hpp"
+#include "kernels/conv.hpp"
 
 namespace xgrad::kernels {
 
 /// Whether the implicit passes handle g: 2-D, any stride, padding >= 0, and not
-/// the 1x1 stride-1 unpadded case that im2col.cpp already reads in place.
+/// the 1x1 stride-1 unpadded case that the im2col path already reads in place.
 bool implicit_conv_fits(const ConvGeometry& g);
 
 /// y = x ⋆ w + bias (bias [y_channels], may be null) for a g that fits.

@@ -10,10 +10,10 @@
 // (one per element ξ of the 4x4 transformed tile):
 //   M_ξ [y_channels, tiles] = U_ξ [y_channels, x_channels] · V_ξ [x_channels, tiles].
 // The data pass of a stride-1 3x3 convolution is itself such a forward
-// (im2col.cpp), so it takes this path too; the weight gradient is the
+// (conv.cpp rewrites it so), so it takes this path too; the weight gradient is the
 // forward's adjoint, the same transforms run backwards.
 
-#include "kernels/im2col.hpp"
+#include "kernels/conv.hpp"
 
 namespace xgrad::kernels {
 

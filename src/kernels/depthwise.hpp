@@ -2,7 +2,7 @@
 // Kernel layer: depthwise convolution (groups == x_channels == y_channels, one
 // filter per channel) computed directly, without im2col. No Tensor, no autograd.
 //
-// The geometry and the meaning of each pass are those of im2col.hpp, with
+// The geometry and the meaning of each pass are those of conv.hpp, with
 // w [channels, prod(kernel)]. The SIMD kernels (depthwise_simd.hpp, float and
 // double) vectorise along output rows where the innermost stride is 1: the
 // forward and weight passes for stride[2] == 1, the data pass when every stride
@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "kernels/im2col.hpp"
+#include "kernels/conv.hpp"
 
 namespace xgrad::kernels {
 

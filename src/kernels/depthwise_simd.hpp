@@ -1,12 +1,12 @@
 #pragma once
 // Kernel layer: the SIMD depthwise passes behind depthwise.hpp, compiled once
 // per instruction set (depthwise_simd.cpp) and called through
-// xsimd::dispatch<simd_archs>. Instantiated for float and double. Both vectorise
+// simd_call (kernels/simd.hpp). Instantiated for float and double. Both vectorise
 // along output rows and so need g.stride[2] == 1.
 
 #include <cstdint>
 
-#include "kernels/im2col.hpp"
+#include "kernels/conv.hpp"
 
 namespace xgrad::kernels {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Kernel layer: the f32 SIMD loops of batch normalisation, one channel at a
-// time, and the power of local response normalisation. Called through xsimd::dispatch<simd_archs> (kernels/simd.hpp);
+// time, and the power of local response normalisation. Called through simd_call (kernels/simd.hpp);
 // kernels/norm.hpp declares their scalar twins and says where they are used.
 
 #include <cstdint>

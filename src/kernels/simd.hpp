@@ -3,7 +3,7 @@
 // dispatches between at run time (best first). A kernel family declares a
 // functor with `template <class Arch> R operator()(Arch, args...) const;`,
 // defines it in a *_simd.cpp file, and calls it through
-// `xsimd::dispatch<simd_archs>(Functor{})(args...)`.
+// `simd_call(Functor{}, args...)`, which picks the copy for simd_level().
 //
 // Every *_simd.cpp file is compiled three times (src/CMakeLists.txt), once per
 // instruction set, with XGRAD_SIMD_ARCH naming the xsimd arch of that copy and

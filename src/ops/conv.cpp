@@ -20,8 +20,7 @@
 #include <vector>
 
 #include "autograd/record.hpp"
-#include "kernels/depthwise.hpp"
-#include "kernels/im2col.hpp"
+#include "kernels/conv.hpp"
 #include "kernels/norm.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/spatial.hpp"
@@ -152,12 +151,14 @@ Tensor data_pass(Direction direction, const ConvGeometry& g, const Tensor& in, c
   const Tensor in_d = dense(in), w_d = dense(weight), b_d = bias.defined() ? dense(bias) : Tensor();
   Tensor out = detail::make_tensor(out_shape, in.dtype());
   detail::visit_floating(in.dtype(), "conv", [&]<class T>() {
-    const bool depthwise = kernels::is_depthwise(g);
-    const auto pass = direction == Direction::forward
-                          ? (depthwise ? kernels::depthwise_forward<T> : kernels::conv_forward<T>)
-                          : (depthwise ? kernels::depthwise_backward_data<T> : kernels::conv_backward_data<T>);
-    pass(g, detail::element_ptr<T>(in_d), detail::element_ptr<T>(w_d),
-         b_d.defined() ? detail::element_ptr<T>(b_d) : nullptr, detail::element_ptr<T>(out));
+    const T* b = b_d.defined() ? detail::element_ptr<T>(b_d) : nullptr;
+    if (direction == Direction::forward) {
+      kernels::conv_forward<T>(g, detail::element_ptr<T>(in_d), detail::element_ptr<T>(w_d), b,
+                               detail::element_ptr<T>(out));
+    } else {
+      kernels::conv_backward_data<T>(g, detail::element_ptr<T>(in_d), detail::element_ptr<T>(w_d), b,
+                                     detail::element_ptr<T>(out));
+    }
   });
   return out;
 }
@@ -167,9 +168,8 @@ Tensor weight_pass(const ConvGeometry& g, const Tensor& dy, const Tensor& x, con
   const Tensor dy_d = dense(dy), x_d = dense(x);
   Tensor dw = detail::make_tensor(weight_shape, dy.dtype());
   detail::visit_floating(dy.dtype(), "conv", [&]<class T>() {
-    const auto pass =
-        kernels::is_depthwise(g) ? kernels::depthwise_backward_weight<T> : kernels::conv_backward_weight<T>;
-    pass(g, detail::element_ptr<T>(dy_d), detail::element_ptr<T>(x_d), detail::element_ptr<T>(dw));
+    kernels::conv_backward_weight<T>(g, detail::element_ptr<T>(dy_d), detail::element_ptr<T>(x_d),
+                                     detail::element_ptr<T>(dw));
   });
   return dw;
 }
