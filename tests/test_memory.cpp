@@ -1,4 +1,5 @@
-// The caching allocator behind tensor storage: reuse, size classes, statistics,
+// The caching allocator behind tensor storage: reuse (best fit up to twice the
+// size), size classes, statistics,
 // the cache limit and empty_cache.
 
 #include <xgrad/memory.hpp>
@@ -26,6 +27,27 @@ TEST_CASE("a freed large buffer is reused by the next tensor of its size class",
   Tensor b = empty({1024, 250});  // 1,024,000 bytes: the same class (1 MiB, next is 1.125 MiB)
   CHECK(data_of(b) == first);
   CHECK(memory_stats().cached_bytes == 0);
+}
+
+TEST_CASE("an idle buffer serves a smaller request of at least half its size", "[memory]") {
+  set_memory_cache_limit(std::size_t{4} << 30);
+  empty_cache();
+  const void* big = nullptr;
+  {
+    Tensor a = empty({512, 1024});  // 2 MiB
+    big = data_of(a);
+  }
+  const std::size_t before = memory_stats().allocated_bytes;
+  {
+    Tensor b = empty({300, 1024});  // 1.17 MiB: no idle buffer of its class, the 2 MiB one fits
+    CHECK(data_of(b) == big);
+    CHECK(memory_stats().allocated_bytes - before == 2 * kMiB);  // counted at the buffer's size
+    CHECK(memory_stats().cached_bytes == 0);
+  }
+  Tensor c = empty({200, 1024});  // 0.78 MiB: under half of it, so a buffer of its own
+  CHECK(data_of(c) != big);
+  CHECK(memory_stats().cached_bytes == 2 * kMiB);
+  empty_cache();
 }
 
 TEST_CASE("memory statistics count large buffers by size class", "[memory]") {

@@ -562,3 +562,28 @@ TEST_CASE("layers refuse bad settings when built", "[nn][errors]") {
   XGRAD_REQUIRE_THROWS_WITH(nn::GELU("fast"), ValueError, "GELU", "\"fast\"");
   XGRAD_REQUIRE_THROWS_WITH(nn::LocalResponseNorm(0), ValueError, "LocalResponseNorm", "size");
 }
+
+TEST_CASE("ReLU(inplace) overwrites its input only when nothing records or replays it", "[nn][activation]") {
+  nn::ReLU in_place(true);
+  CHECK(in_place.extra_repr() == "inplace=True");
+  {
+    NoGradGuard no_grad;
+    const Tensor x = f64_tensor({-1, 2, -3, 4});
+    const Tensor y = in_place(x);
+    CHECK(y.shares_storage(x));
+    require_values(x, {0, 2, 0, 4});
+    // An input that requires grad is left alone even without grad mode (a checkpoint may replay from it).
+    const Tensor w = f64_tensor({-1, 2}, {}, true);
+    const Tensor z = in_place(w);
+    CHECK_FALSE(z.shares_storage(w));
+    require_values(w, {-1, 2});
+  }
+  // Recording a graph: out of place, and the gradient is relu's.
+  const Tensor w = f64_tensor({-1, 2}, {}, true);
+  const Tensor a = w * 1.0;
+  const Tensor y = in_place(a);
+  CHECK_FALSE(y.shares_storage(a));
+  y.sum().backward();
+  require_values(w.grad(), {0, 1});
+  CHECK_THROWS_AS(relu_(a), AutogradError);
+}

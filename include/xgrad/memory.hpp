@@ -1,12 +1,13 @@
 #pragma once
 /// \file memory.hpp
 /// Tensor memory. Large buffers (64 KiB and more) are kept in a cache when their
-/// last tensor goes and handed to the next tensor of the same size class, so a
+/// last tensor goes and handed to the next tensor that fits: the smallest idle
+/// buffer of its size class or a larger one, at most twice its size (an idle
+/// buffer is still resident, so reusing it beats asking the system for more). A
 /// training loop, which allocates the same sizes every step, stops asking the
 /// system for memory after its first step (fresh pages cost a page fault each:
 /// about 0.1 ms per MiB here). Size classes are an eighth of a power of two
-/// apart, so a buffer is at most 12.5 % larger than asked. Small buffers go
-/// straight to malloc, which already recycles them.
+/// apart. Small buffers go straight to malloc, which already recycles them.
 
 #include <cstddef>
 

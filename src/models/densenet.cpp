@@ -50,7 +50,7 @@ Features densenet_features(const DenseNetConfig& config, std::int64_t in_channel
   std::int64_t channels = config.num_init_features;
   seq->push_back("conv0", conv_no_bias(in_channels, channels, 7, {.stride = {2}, .padding = {3}}));
   seq->push_back("norm0", std::make_shared<nn::BatchNorm2d>(channels));
-  seq->push_back("relu0", std::make_shared<nn::ReLU>());
+  seq->push_back("relu0", std::make_shared<nn::ReLU>(/*inplace=*/true));
   seq->push_back("pool0",
                  std::make_shared<nn::MaxPool2d>(MaxPool2dOptions{.kernel = {3}, .stride = {2}, .padding = {1}}));
   for (std::size_t i = 0; i < config.blocks.size(); ++i) {
@@ -63,7 +63,7 @@ Features densenet_features(const DenseNetConfig& config, std::int64_t in_channel
     channels /= 2;
   }
   seq->push_back("norm5", std::make_shared<nn::BatchNorm2d>(channels));
-  seq->push_back("relu5", std::make_shared<nn::ReLU>());
+  seq->push_back("relu5", std::make_shared<nn::ReLU>(/*inplace=*/true));
   return {seq, channels};
 }
 
@@ -87,10 +87,10 @@ DenseLayer::DenseLayer(std::int64_t in_channels, std::int64_t growth_rate, std::
     : Module("DenseLayer") {
   const std::int64_t width = bn_size * growth_rate;
   norm1 = register_module("norm1", std::make_shared<nn::BatchNorm2d>(in_channels));
-  relu1 = register_module("relu1", std::make_shared<nn::ReLU>());
+  relu1 = register_module("relu1", std::make_shared<nn::ReLU>(/*inplace=*/true));
   conv1 = register_module("conv1", conv_no_bias(in_channels, width, 1));
   norm2 = register_module("norm2", std::make_shared<nn::BatchNorm2d>(width));
-  relu2 = register_module("relu2", std::make_shared<nn::ReLU>());
+  relu2 = register_module("relu2", std::make_shared<nn::ReLU>(/*inplace=*/true));
   conv2 = register_module("conv2", conv_no_bias(width, growth_rate, 3, {.padding = {1}}));
 }
 
@@ -116,7 +116,7 @@ Tensor DenseBlock::forward(const Tensor& input) {
 
 Transition::Transition(std::int64_t in_channels, std::int64_t out_channels) : Module("Transition") {
   norm = register_module("norm", std::make_shared<nn::BatchNorm2d>(in_channels));
-  relu = register_module("relu", std::make_shared<nn::ReLU>());
+  relu = register_module("relu", std::make_shared<nn::ReLU>(/*inplace=*/true));
   conv = register_module("conv", conv_no_bias(in_channels, out_channels, 1));
   pool = register_module("pool", std::make_shared<nn::AvgPool2d>(AvgPool2dOptions{.kernel = {2}}));
 }

@@ -17,10 +17,10 @@ std::shared_ptr<nn::Sequential> lenet_features(std::int64_t in_channels) {
   auto features = std::make_shared<nn::Sequential>();
   // C1: padding 2 gives the 28x28 maps LeCun's C1 has on 32x32 input.
   features->push_back(std::make_shared<nn::Conv2d>(in_channels, 6, Spatial{5}, Conv2dOptions{.padding = {2}}));
-  features->push_back(std::make_shared<nn::ReLU>());
+  features->push_back(std::make_shared<nn::ReLU>(/*inplace=*/true));
   features->push_back(std::make_shared<nn::MaxPool2d>(MaxPool2dOptions{.kernel = {2}}));  // S2: 14x14
   features->push_back(std::make_shared<nn::Conv2d>(6, 16, Spatial{5}));                   // C3: 10x10
-  features->push_back(std::make_shared<nn::ReLU>());
+  features->push_back(std::make_shared<nn::ReLU>(/*inplace=*/true));
   features->push_back(std::make_shared<nn::MaxPool2d>(MaxPool2dOptions{.kernel = {2}}));  // S4: 5x5
   return features;
 }
@@ -28,9 +28,9 @@ std::shared_ptr<nn::Sequential> lenet_features(std::int64_t in_channels) {
 std::shared_ptr<nn::Sequential> lenet_classifier(std::int64_t num_classes) {
   auto classifier = std::make_shared<nn::Sequential>();
   classifier->push_back(std::make_shared<nn::Linear>(16 * 5 * 5, 120));  // C5
-  classifier->push_back(std::make_shared<nn::ReLU>());
+  classifier->push_back(std::make_shared<nn::ReLU>(/*inplace=*/true));
   classifier->push_back(std::make_shared<nn::Linear>(120, 84));  // F6
-  classifier->push_back(std::make_shared<nn::ReLU>());
+  classifier->push_back(std::make_shared<nn::ReLU>(/*inplace=*/true));
   classifier->push_back(std::make_shared<nn::Linear>(84, num_classes));
   return classifier;
 }

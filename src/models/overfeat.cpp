@@ -19,7 +19,7 @@ constexpr std::int64_t min_input_size = 71;
 void add_conv_relu(nn::Sequential& seq, std::int64_t in, std::int64_t out, std::int64_t kernel,
                    const Conv2dOptions& options) {
   seq.push_back(std::make_shared<nn::Conv2d>(in, out, Spatial{kernel}, options));
-  seq.push_back(std::make_shared<nn::ReLU>());
+  seq.push_back(std::make_shared<nn::ReLU>(/*inplace=*/true));
 }
 
 void add_max_pool(nn::Sequential& seq) {
@@ -43,8 +43,8 @@ std::shared_ptr<nn::Sequential> overfeat_features(std::int64_t in_channels) {
 // Layers 6-8, with dropout on the outputs of 6 and 7.
 std::shared_ptr<nn::Sequential> overfeat_classifier(std::int64_t num_classes) {
   return std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Module>>{
-      std::make_shared<nn::Linear>(1024 * 6 * 6, 3072), std::make_shared<nn::ReLU>(),
-      std::make_shared<nn::Dropout>(0.5), std::make_shared<nn::Linear>(3072, 4096), std::make_shared<nn::ReLU>(),
+      std::make_shared<nn::Linear>(1024 * 6 * 6, 3072), std::make_shared<nn::ReLU>(/*inplace=*/true),
+      std::make_shared<nn::Dropout>(0.5), std::make_shared<nn::Linear>(3072, 4096), std::make_shared<nn::ReLU>(/*inplace=*/true),
       std::make_shared<nn::Dropout>(0.5), std::make_shared<nn::Linear>(4096, num_classes)});
 }
 

@@ -110,7 +110,7 @@ BasicBlock::BasicBlock(std::int64_t in_channels, std::int64_t planes, std::int64
       added_channels_(added_channels("BasicBlock", in_channels, planes * expansion, shortcut)) {
   conv1 = register_module("conv1", conv3x3(in_channels, planes, stride));
   bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(planes));
-  relu = register_module("relu", std::make_shared<nn::ReLU>());
+  relu = register_module("relu", std::make_shared<nn::ReLU>(/*inplace=*/true));
   conv2 = register_module("conv2", conv3x3(planes, planes, 1));
   bn2 = register_module("bn2", std::make_shared<nn::BatchNorm2d>(planes));
   downsample = projection(in_channels, planes * expansion, stride, shortcut);
@@ -133,7 +133,7 @@ Bottleneck::Bottleneck(std::int64_t in_channels, std::int64_t planes, std::int64
   bn2 = register_module("bn2", std::make_shared<nn::BatchNorm2d>(planes));
   conv3 = register_module("conv3", conv1x1(planes, planes * expansion, 1));
   bn3 = register_module("bn3", std::make_shared<nn::BatchNorm2d>(planes * expansion));
-  relu = register_module("relu", std::make_shared<nn::ReLU>());
+  relu = register_module("relu", std::make_shared<nn::ReLU>(/*inplace=*/true));
   downsample = projection(in_channels, planes * expansion, stride, shortcut);
   if (downsample) register_module("downsample", downsample);
 }
@@ -158,7 +158,7 @@ ResNet::ResNet(const ResNetConfig& resnet_config, const ModelOptions& model_opti
     conv1 = register_module("conv1", conv3x3(options.in_channels, stem_channels, 1));
   }
   bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(stem_channels));
-  relu = register_module("relu", std::make_shared<nn::ReLU>());
+  relu = register_module("relu", std::make_shared<nn::ReLU>(/*inplace=*/true));
   if (config.stem == Stem::imagenet)
     maxpool = register_module(
         "maxpool", std::make_shared<nn::MaxPool2d>(MaxPool2dOptions{.kernel = {3}, .stride = {2}, .padding = {1}}));

@@ -45,7 +45,7 @@ std::shared_ptr<nn::Sequential> vgg_features(const Stages& stages, bool batch_no
     for (std::int64_t out : stage) {
       seq->push_back(std::make_shared<nn::Conv2d>(channels, out, Spatial{3}, Conv2dOptions{.padding = {1}}));
       if (batch_norm) seq->push_back(std::make_shared<nn::BatchNorm2d>(out));
-      seq->push_back(std::make_shared<nn::ReLU>());
+      seq->push_back(std::make_shared<nn::ReLU>(/*inplace=*/true));
       channels = out;
     }
     seq->push_back(std::make_shared<nn::MaxPool2d>(MaxPool2dOptions{.kernel = {2}}));
@@ -55,8 +55,8 @@ std::shared_ptr<nn::Sequential> vgg_features(const Stages& stages, bool batch_no
 
 std::shared_ptr<nn::Sequential> vgg_classifier(std::int64_t num_classes) {
   return std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Module>>{
-      std::make_shared<nn::Linear>(512 * 7 * 7, 4096), std::make_shared<nn::ReLU>(), std::make_shared<nn::Dropout>(0.5),
-      std::make_shared<nn::Linear>(4096, 4096), std::make_shared<nn::ReLU>(), std::make_shared<nn::Dropout>(0.5),
+      std::make_shared<nn::Linear>(512 * 7 * 7, 4096), std::make_shared<nn::ReLU>(/*inplace=*/true), std::make_shared<nn::Dropout>(0.5),
+      std::make_shared<nn::Linear>(4096, 4096), std::make_shared<nn::ReLU>(/*inplace=*/true), std::make_shared<nn::Dropout>(0.5),
       std::make_shared<nn::Linear>(4096, num_classes)});
 }
 

@@ -2,13 +2,26 @@
 
 #include <fmt/format.h>
 
+#include "autograd/record.hpp"
+#include "ops/relu_gradient.hpp"
+#include "ops/trace.hpp"
 #include "util/check.hpp"
 #include "xgrad/ops/activation.hpp"
 #include "xgrad/ops/softmax.hpp"
 
 namespace xgrad::nn {
 
-Tensor ReLU::forward(const Tensor& input) { return relu(input); }
+Tensor ReLU::forward(const Tensor& input) {
+  // In place only where nothing can tell the difference: no gradient will be
+  // asked of the input (in particular no checkpoint will replay from it), no
+  // tracer records the op, no tangent flows, and no saliency rule is active.
+  if (inplace && input.defined() && !input.requires_grad() && xgrad::detail::trace::active() == nullptr &&
+      !autograd::detail::has_tangent(input) && xgrad::detail::relu_rule() == xgrad::detail::ReluRule::standard)
+    return relu_(input);
+  return relu(input);
+}
+
+std::string ReLU::extra_repr() const { return inplace ? "inplace=True" : ""; }
 
 LeakyReLU::LeakyReLU(double slope) : Module("LeakyReLU"), negative_slope(slope) {}
 Tensor LeakyReLU::forward(const Tensor& input) { return leaky_relu(input, negative_slope); }

@@ -98,6 +98,35 @@ Tensor relu(const Tensor& x) {
       detail::trace::inputs(x));
 }
 
+const Tensor& relu_(const Tensor& x) {
+  detail::check_defined("relu_", x);
+  if (x.requires_grad() && is_grad_enabled())
+    detail::fail<AutogradError>(
+        "relu_: in-place operation on a tensor of shape {} that requires grad; use relu(x), or run it under "
+        "NoGradGuard",
+        detail::str(x.shape()));
+  for (std::size_t d = 0; d < x.shape().size(); ++d)
+    if (x.strides()[d] == 0 && x.shape()[d] > 1)
+      detail::fail<ValueError>("relu_: cannot write in place into an expanded tensor of shape {} (dim {} has stride 0)",
+                               detail::str(x.shape()), d);
+  detail::visit_floating(x.dtype(), "relu_", [&]<class T>() {
+    T* data = detail::element_ptr<T>(x);
+    const auto relu_of = [](T v) { return std::isnan(v) || v > 0 ? v : T(0); };
+    kernels::parallel_for_each_run<1>(x.shape(), {&x.strides()},
+                                      [&](const auto& off, std::int64_t n, const auto& step) {
+                                        T* run = data + off[0];
+                                        if (step[0] == 1) {
+                                          for (std::int64_t i = 0; i < n; ++i) run[i] = relu_of(run[i]);
+                                        } else {
+                                          for (std::int64_t i = 0; i < n; ++i)
+                                            run[i * step[0]] = relu_of(run[i * step[0]]);
+                                        }
+                                      });
+  });
+  x.impl()->storage->bump_version();
+  return x;
+}
+
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
   return detail::trace::traced(
       "leaky_relu",

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <new>
 #include <unordered_map>
@@ -42,12 +43,17 @@ class BlockCache {
       std::lock_guard lock(mutex_);
       stats_.allocated_bytes += capacity;
       stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
-      const auto found = free_.find(capacity);
-      if (found != free_.end() && !found->second.empty()) {
+      // The smallest idle buffer of this class or a larger one, up to twice the
+      // size: a buffer of another class left idle is still resident, so
+      // reusing it beats asking the system for more.
+      for (auto found = free_.lower_bound(capacity); found != free_.end() && found->first <= 2 * capacity; ++found) {
+        if (found->second.empty()) continue;
         std::byte* data = found->second.back();
         found->second.pop_back();
-        stats_.cached_bytes -= capacity;
-        return {data, capacity};
+        stats_.allocated_bytes += found->first - capacity;
+        stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
+        stats_.cached_bytes -= found->first;
+        return {data, found->first};
       }
     }
     try {
@@ -79,7 +85,7 @@ class BlockCache {
   }
 
   void empty() {
-    std::unordered_map<std::size_t, std::vector<std::byte*>> idle;
+    std::map<std::size_t, std::vector<std::byte*>> idle;
     {
       std::lock_guard lock(mutex_);
       idle.swap(free_);
@@ -109,7 +115,7 @@ class BlockCache {
 
  private:
   std::mutex mutex_;
-  std::unordered_map<std::size_t, std::vector<std::byte*>> free_;  // by capacity
+  std::map<std::size_t, std::vector<std::byte*>> free_;  // by capacity, ordered for best fit
   std::size_t limit_ = kDefaultLimit;
   MemoryStats stats_;
 };

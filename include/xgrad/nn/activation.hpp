@@ -14,10 +14,19 @@
 
 namespace xgrad::nn {
 
+/// ReLU(true) is PyTorch's ReLU(inplace=True), as torchvision's models use it:
+/// when no graph is being recorded for the input (NoGradGuard, or an input that
+/// does not require grad) and no tracer or forward-mode level is watching, it
+/// overwrites its input instead of allocating an output, which saves one
+/// activation per layer in inference. Otherwise it is relu(input).
 class ReLU final : public Module {
  public:
-  ReLU() : Module("ReLU") {}
+  explicit ReLU(bool in_place = false) : Module("ReLU"), inplace(in_place) {}
   Tensor forward(const Tensor& input) override;
+  /// "inplace=True" when set
+  std::string extra_repr() const override;
+
+  const bool inplace;
 };
 
 class LeakyReLU final : public Module {

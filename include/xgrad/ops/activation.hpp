@@ -10,6 +10,9 @@ namespace xgrad {
 
 /// max(x, 0); the gradient at exactly 0 is 0 (as PyTorch).
 Tensor relu(const Tensor& x);
+/// relu in place (not recorded, as Tensor::add_): refused with AutogradError
+/// when x requires grad and grad mode is on. Returns x.
+const Tensor& relu_(const Tensor& x);
 /// x for x > 0, negative_slope * x otherwise.
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 Tensor sigmoid(const Tensor& x);
