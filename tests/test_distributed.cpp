@@ -162,6 +162,12 @@ TEST_CASE("a shape that differs across ranks is the same Error on every rank", "
                     Catch::Contains("rank 1 passed f32 [5]") && Catch::Contains("rank 0 passed f32 [4]"));
   Tensor d = zeros({4}, {.dtype = rank == 1 ? f64 : f32});
   CHECK_THROWS_WITH(dist::broadcast(d, 0), Catch::Contains("rank 1 passed f64 [4]"));
+  Tensor o = ones({3});
+  CHECK_THROWS_WITH(dist::all_reduce(o, rank == 1 ? dist::ReduceOp::max : dist::ReduceOp::sum),
+                    Catch::Contains("rank 1 passed op max but rank 0 passed op sum"));
+  Tensor b = ones({3});
+  CHECK_THROWS_WITH(dist::broadcast(b, rank == 1 ? 1 : 0),
+                    Catch::Contains("rank 1 passed root 1 but rank 0 passed root 0"));
   // And the group goes on working.
   Tensor ok = ones({2});
   dist::all_reduce(ok);

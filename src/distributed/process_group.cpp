@@ -146,17 +146,34 @@ std::vector<std::int64_t> gather_values(const std::vector<std::int64_t>& mine) {
 
 // On the communication thread: the same Error on every rank when a rank's
 // signature differs from rank 0's.
+// The collective a signature's kind stands for, and its op or root.
+const char* kind_name(std::int64_t kind) {
+  static const char* const names[] = {"all_reduce", "broadcast", "all_gather", "reduce_scatter"};
+  return kind >= 0 && kind < 4 ? names[kind] : "?";
+}
+
+std::string role_of(const std::int64_t* s) {
+  if (s[0] == 1) return fmt::format("root {}", s[1]);
+  return fmt::format("op {}", reduce_op_name(static_cast<ReduceOp>(s[1])));
+}
+
 void agree_on_signature(const char* op, const std::vector<std::int64_t>& mine) {
   const std::vector<std::int64_t> all = gather_values(mine);
   const std::int64_t* first = all.data();
   for (int r = 1; r < group().layout.world; ++r) {
     const std::int64_t* other = all.data() + static_cast<std::size_t>(r) * kSignatureSize;
     if (std::equal(first, first + kSignatureSize, other)) continue;
-    if (other[1] != first[1] && other[0] == first[0] && describe_signature(other) == describe_signature(first))
-      fail<Error>("{}: rank {} passed {} {} but rank 0 passed {}", op, r,
-                  std::string(op) == "broadcast" ? "root" : "op", other[1], first[1]);
-    fail<Error>("{}: rank {} passed {} but rank 0 passed {}; every rank must pass a tensor of the same shape and dtype",
-                op, r, describe_signature(other), describe_signature(first));
+    if (other[0] != first[0])
+      fail<Error>(
+          "{}: rank {} called {} where rank 0 called {}; every rank must make the same collective calls in "
+          "the same order",
+          op, r, kind_name(other[0]), kind_name(first[0]));
+    if (describe_signature(other) != describe_signature(first))
+      fail<Error>(
+          "{}: rank {} passed {} but rank 0 passed {}; every rank must pass a tensor of the same shape and "
+          "dtype",
+          op, r, describe_signature(other), describe_signature(first));
+    fail<Error>("{}: rank {} passed {} but rank 0 passed {}", op, r, role_of(other), role_of(first));
   }
 }
 
