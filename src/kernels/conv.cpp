@@ -22,8 +22,6 @@ namespace {
 // x channels per group, at least, for running a data pass as a forward pass.
 constexpr std::int64_t kMinDataPassRows = 8;
 
-std::int64_t volume(const std::int64_t (&dims)[3]) { return dims[0] * dims[1] * dims[2]; }
-
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // With stride 1, the data pass is itself a stride-1 convolution,

@@ -36,6 +36,9 @@ struct ConvGeometry {
   std::int64_t dilation[3] = {1, 1, 1};
 };
 
+/// The product of a geometry's three spatial sizes (a plane's or a kernel's elements).
+inline std::int64_t volume(const std::int64_t (&dims)[3]) { return dims[0] * dims[1] * dims[2]; }
+
 /// Whether the depth dim is trivial, so that a 2-D kernel may run the pass: one
 /// input and output slice, a kernel of depth 1, and no depth padding (with
 /// padding, the single output slice reads only zeros).

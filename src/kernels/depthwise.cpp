@@ -17,8 +17,6 @@ namespace {
 // Work (multiply-adds) below which a pass stays on the calling thread.
 constexpr std::int64_t kMinParallelWork = std::int64_t{1} << 18;
 
-std::int64_t volume(const std::int64_t (&dims)[3]) { return dims[0] * dims[1] * dims[2]; }
-
 // Units per thread chunk when each unit costs `work` multiply-adds.
 std::int64_t grain(std::int64_t work) {
   return std::max<std::int64_t>(1, kMinParallelWork / std::max<std::int64_t>(1, work));

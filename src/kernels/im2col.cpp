@@ -46,8 +46,6 @@ Span inside(std::int64_t offset, std::int64_t step, std::int64_t size, std::int6
   return {lo, std::clamp(hi, lo, count)};
 }
 
-std::int64_t volume(const std::int64_t (&dims)[3]) { return dims[0] * dims[1] * dims[2]; }
-
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // Sizes derived from a geometry, and how it is cut into tiles.
