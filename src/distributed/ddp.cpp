@@ -75,7 +75,6 @@ class DistributedDataParallel::Reducer {
  private:
   struct Bucket {
     Tensor flat;                        // the gradients, one after another
-    std::vector<std::size_t> params;    // indices into params_
     std::vector<std::int64_t> offsets;  // where each starts in flat (elements)
     std::size_t pending = 0;            // gradients not yet copied in
     Clock::time_point ready;
@@ -111,8 +110,7 @@ class DistributedDataParallel::Reducer {
       Bucket bucket;
       BucketInfo info{params_[groups[b][0]].second.dtype(), 0, {}};
       for (std::size_t i : groups[b]) {
-        where_[i] = {b, bucket.params.size()};
-        bucket.params.push_back(i);
+        where_[i] = {b, bucket.offsets.size()};
         bucket.offsets.push_back(info.numel);
         info.numel += params_[i].second.numel();
         info.parameters.push_back(params_[i].first);
@@ -137,7 +135,7 @@ class DistributedDataParallel::Reducer {
     start_ = Clock::now();
     marked_.assign(params_.size(), false);
     next_bucket_ = 0;
-    for (Bucket& b : buckets_) b.pending = b.params.size();
+    for (std::size_t b = 0; b < buckets_.size(); ++b) buckets_[b].pending = info_[b].parameters.size();
     autograd::queue_callback([this] { finish(); });
   }
 
