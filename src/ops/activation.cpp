@@ -105,10 +105,7 @@ const Tensor& relu_(const Tensor& x) {
         "relu_: in-place operation on a tensor of shape {} that requires grad; use relu(x), or run it under "
         "NoGradGuard",
         detail::str(x.shape()));
-  for (std::size_t d = 0; d < x.shape().size(); ++d)
-    if (x.strides()[d] == 0 && x.shape()[d] > 1)
-      detail::fail<ValueError>("relu_: cannot write in place into an expanded tensor of shape {} (dim {} has stride 0)",
-                               detail::str(x.shape()), d);
+  detail::check_writable_in_place("relu_", x);
   detail::visit_floating(x.dtype(), "relu_", [&]<class T>() {
     T* data = detail::element_ptr<T>(x);
     const auto relu_of = [](T v) { return std::isnan(v) || v > 0 ? v : T(0); };

@@ -71,13 +71,19 @@ Tensor binary_map(const char* op, const Tensor& a, const Tensor& b, F f) {
 
 /// dst = f(dst, src) in place, src broadcast to dst's shape; dst may be any view
 /// (it must not overlap itself, e.g. an expanded tensor). Converts src's dtype.
-template <class F>
-void inplace_map(const char* op, const Tensor& dst, const Tensor& src, F f) {
+/// Throws ValueError naming `op` when dst is an expanded tensor (a stride 0 over
+/// more than one element): writing into it in place would write one element twice.
+inline void check_writable_in_place(const char* op, const Tensor& dst) {
   for (std::size_t d = 0; d < dst.shape().size(); ++d)
     if (dst.strides()[d] == 0 && dst.shape()[d] > 1)
       fail<ValueError>("{}: cannot write in place into an expanded tensor of shape {} (dim {} has stride 0); "
                        "call contiguous() first",
                        op, str(dst.shape()), d);
+}
+
+template <class F>
+void inplace_map(const char* op, const Tensor& dst, const Tensor& src, F f) {
+  check_writable_in_place(op, dst);
   const Tensor es = broadcast_view(op, src, dst.shape());
   visit_all(dst.dtype(), [&]<class D>() {
     visit_all(src.dtype(), [&]<class S>() {
