@@ -1,6 +1,8 @@
-// relu, leaky_relu, sigmoid, tanh, gelu.
+// relu, leaky_relu, sigmoid, tanh, gelu; elu, selu, celu, silu, hardswish, hardsigmoid,
+// mish, softplus, relu6, hardtanh, log_sigmoid, prelu.
 
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include "autograd/record.hpp"
@@ -9,6 +11,7 @@
 #include "xgrad/ops/math.hpp"
 #include "xgrad/ops/activation.hpp"
 #include "ops/trace.hpp"
+#include "util/check.hpp"
 
 namespace xgrad {
 
@@ -71,6 +74,79 @@ Tensor saliency_relu(const Tensor& x, const Tensor& out, ReluRule rule) {
     return std::vector<Tensor>{detail::binary_map("GuidedReluBackward", args.grad(), sx.unpack("GuidedReluBackward"),
                                                   [](auto g, auto v) { return g > 0 && v > 0 ? g : decltype(g)(0); })};
   }, detail::Backward::once);
+}
+
+// ---- helpers of the activations below ----------------------------------------------
+
+// 1 / (1 + exp(-v)), split by sign so exp never overflows.
+template <class T>
+T stable_sigmoid(T v) {
+  return v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
+}
+
+// A constant 0/1 tensor: pred(x) per element (not recorded; for slopes under create_graph).
+template <class Pred>
+Tensor mask_of(const char* node, const Tensor& x, Pred pred) {
+  return detail::unary_map(node, x, [pred](auto v) { return decltype(v)(pred(v) ? 1 : 0); });
+}
+
+// m * a + (1 - m) * b for a constant 0/1 mask m; a and b must be finite where the mask
+// does not select them (an inf times 0 would be NaN).
+Tensor select(const Tensor& m, const Tensor& a, double b) { return add(mul(m, a), mul(rsub(m, 1.0), b)); }
+
+// PyTorch's elu family: scale * x for x > 0, scale * alpha * (exp(input_scale * x) - 1)
+// otherwise (x <= 0, so NaN takes the linear side, as PyTorch). elu is (alpha, 1, 1),
+// selu (its constants), celu (alpha, 1, 1 / alpha). The slope on the negative side is
+// input_scale * (out + scale * alpha), which stays finite on the positive side where
+// the mask drops it; differentiating it again differentiates this op.
+struct EluCoefficients {
+  double alpha, scale, input_scale;
+};
+
+Tensor elu_family(const char* op, const char* node, const Tensor& x, EluCoefficients c) {
+  const double negative = c.scale * c.alpha;
+  return pointwise(
+      op, node, x,
+      [c, negative](auto v) {
+        using T = decltype(v);
+        return v <= 0 ? static_cast<T>(negative) * std::expm1(v * static_cast<T>(c.input_scale))
+                      : static_cast<T>(c.scale) * v;
+      },
+      [c, negative](auto v) {
+        using T = decltype(v);
+        return v <= 0 ? static_cast<T>(negative * c.input_scale) * std::exp(v * static_cast<T>(c.input_scale))
+                      : static_cast<T>(c.scale);
+      },
+      [op, node, c, negative](const Tensor& v) {
+        const Tensor m = mask_of(node, v, [](auto e) { return e <= 0; });
+        return select(m, mul(add(elu_family(op, node, v, c), negative), c.input_scale), c.scale);
+      });
+}
+
+// log(1 + exp(beta x)) / beta, x where beta x > threshold; threshold = inf for the
+// smooth function (mish's slope).
+Tensor softplus_of(const Tensor& x, double beta, double threshold) {
+  return pointwise(
+      "softplus", "SoftplusBackward", x,
+      [beta, threshold](auto v) {
+        using T = decltype(v);
+        const T z = v * static_cast<T>(beta);
+        if (z > static_cast<T>(threshold)) return v;
+        // log1p(exp(z)) = z + log1p(exp(-z)): exp never overflows.
+        return (z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z))) / static_cast<T>(beta);
+      },
+      [beta, threshold](auto v) {
+        using T = decltype(v);
+        const T z = v * static_cast<T>(beta);
+        return z > static_cast<T>(threshold) ? T(1) : stable_sigmoid(z);
+      },
+      [beta, threshold](const Tensor& v) {
+        const Tensor linear = mask_of("SoftplusBackward", v, [beta, threshold](auto e) {
+          using T = decltype(e);
+          return e * static_cast<T>(beta) > static_cast<T>(threshold);
+        });
+        return select(rsub(linear, 1.0), sigmoid(mul(v, beta)), 1.0);
+      });
 }
 
 }  // namespace
@@ -231,6 +307,224 @@ Tensor gelu(const Tensor& x, std::string_view approximate) {
       [&](const detail::trace::Scope&, const Tensor&) {
         return detail::trace::Call{{x}, {{"approximate", std::string(approximate)}}};
       });
+}
+
+// ---- elu family, silu, hard activations, mish, softplus, log_sigmoid, prelu -------------
+
+Tensor elu(const Tensor& x, double alpha) {
+  return detail::trace::traced(
+      "elu", [&]() { return elu_family("elu", "EluBackward", x, {alpha, 1.0, 1.0}); },
+      [&](const detail::trace::Scope&, const Tensor&) { return detail::trace::Call{{x}, {{"alpha", alpha}}}; });
+}
+
+Tensor selu(const Tensor& x) {
+  // PyTorch's constants (aten/src/ATen/native/Activation.cpp).
+  constexpr double kAlpha = 1.6732632423543772848170429916717;
+  constexpr double kScale = 1.0507009873554804934193349852946;
+  return detail::trace::traced(
+      "selu", [&]() { return elu_family("selu", "SeluBackward", x, {kAlpha, kScale, 1.0}); },
+      detail::trace::inputs(x));
+}
+
+Tensor celu(const Tensor& x, double alpha) {
+  return detail::trace::traced(
+      "celu",
+      [&]() {
+        if (alpha == 0) detail::fail<ValueError>("celu: alpha cannot be 0 (x is divided by it)");
+        return elu_family("celu", "CeluBackward", x, {alpha, 1.0, 1.0 / alpha});
+      },
+      [&](const detail::trace::Scope&, const Tensor&) { return detail::trace::Call{{x}, {{"alpha", alpha}}}; });
+}
+
+Tensor silu(const Tensor& x) {
+  return detail::trace::traced(
+      "silu",
+      [&]() {
+        // x / (1 + exp(-x)) as PyTorch (NaN at -inf, as there); slope s (1 + x (1 - s)).
+        return pointwise(
+            "silu", "SiluBackward", x,
+            [](auto v) {
+              using T = decltype(v);
+              return v / (T(1) + std::exp(-v));
+            },
+            [](auto v) {
+              using T = decltype(v);
+              const T s = T(1) / (T(1) + std::exp(-v));
+              return s * (T(1) + v * (T(1) - s));
+            },
+            [](const Tensor& v) {
+              const Tensor s = sigmoid(v);
+              return mul(s, add(mul(v, rsub(s, 1.0)), 1.0));
+            });
+      },
+      detail::trace::inputs(x));
+}
+
+Tensor hardswish(const Tensor& x) {
+  return detail::trace::traced(
+      "hardswish",
+      [&]() {
+        return pointwise(
+            "hardswish", "HardswishBackward", x,
+            [](auto v) {
+              using T = decltype(v);
+              return v * std::min(std::max(v + T(3), T(0)), T(6)) / T(6);  // NaN stays NaN
+            },
+            [](auto v) {
+              using T = decltype(v);
+              return v < T(-3) ? T(0) : v < T(3) ? v / T(3) + T(0.5) : T(1);  // NaN: 1, as PyTorch
+            },
+            [](const Tensor& v) {
+              const Tensor middle = mask_of("HardswishBackward", v, [](auto e) { return e >= -3 && e < 3; });
+              const Tensor upper = mask_of("HardswishBackward", v, [](auto e) { return !(e < 3); });
+              return add(mul(middle, add(div(v, 3.0), 0.5)), upper);
+            });
+      },
+      detail::trace::inputs(x));
+}
+
+Tensor hardsigmoid(const Tensor& x) {
+  return detail::trace::traced(
+      "hardsigmoid",
+      [&]() {
+        const auto slope = [](auto v) {
+          using T = decltype(v);
+          return v > T(-3) && v < T(3) ? T(1) / T(6) : T(0);
+        };
+        return pointwise(
+            "hardsigmoid", "HardsigmoidBackward", x,
+            [](auto v) {
+              using T = decltype(v);
+              return std::min(std::max(v + T(3), T(0)), T(6)) / T(6);
+            },
+            slope, [slope](const Tensor& v) { return detail::unary_map("HardsigmoidBackward", v, slope); });
+      },
+      detail::trace::inputs(x));
+}
+
+Tensor mish(const Tensor& x) {
+  return detail::trace::traced(
+      "mish",
+      [&]() {
+        // x tanh(sp(x)), sp = softplus; slope tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2).
+        return pointwise(
+            "mish", "MishBackward", x,
+            [](auto v) { return v * std::tanh(std::log1p(std::exp(v))); },
+            [](auto v) {
+              using T = decltype(v);
+              const T t = std::tanh(std::log1p(std::exp(v)));
+              return t + v * (T(1) / (T(1) + std::exp(-v))) * (T(1) - t * t);
+            },
+            [](const Tensor& v) {
+              const Tensor t = tanh(softplus_of(v, 1.0, std::numeric_limits<double>::infinity()));
+              return add(t, mul(mul(v, sigmoid(v)), rsub(mul(t, t), 1.0)));
+            });
+      },
+      detail::trace::inputs(x));
+}
+
+Tensor softplus(const Tensor& x, double beta, double threshold) {
+  return detail::trace::traced(
+      "softplus", [&]() { return softplus_of(x, beta, threshold); },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{x}, {{"beta", beta}, {"threshold", threshold}}};
+      });
+}
+
+Tensor relu6(const Tensor& x) { return hardtanh(x, 0.0, 6.0); }
+
+Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
+  return detail::trace::traced(
+      "hardtanh",
+      [&]() {
+        if (std::isnan(min_val) || std::isnan(max_val))
+          detail::fail<ValueError>("hardtanh: bounds must not be NaN (min_val {}, max_val {})", min_val, max_val);
+        if (min_val > max_val)
+          detail::fail<ValueError>("hardtanh: min_val {} is greater than max_val {}", min_val, max_val);
+        // Bounds compared in the tensor's dtype, as clamp's.
+        const auto slope = [min_val, max_val](auto v) {
+          using T = decltype(v);
+          return v <= static_cast<T>(min_val) || v >= static_cast<T>(max_val) ? T(0) : T(1);
+        };
+        return pointwise(
+            "hardtanh", "HardtanhBackward", x,
+            [min_val, max_val](auto v) {
+              using T = decltype(v);
+              return std::isnan(v) ? v : std::min(std::max(v, static_cast<T>(min_val)), static_cast<T>(max_val));
+            },
+            slope, [slope](const Tensor& v) { return detail::unary_map("HardtanhBackward", v, slope); });
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{x}, {{"min_val", min_val}, {"max_val", max_val}}};
+      });
+}
+
+Tensor log_sigmoid(const Tensor& x) {
+  return detail::trace::traced(
+      "log_sigmoid",
+      [&]() {
+        return pointwise(
+            "log_sigmoid", "LogSigmoidBackward", x,
+            [](auto v) {
+              using T = decltype(v);
+              return std::min(v, T(0)) - std::log1p(std::exp(-std::abs(v)));
+            },
+            [](auto v) { return stable_sigmoid(-v); }, [](const Tensor& v) { return sigmoid(neg(v)); });
+      },
+      detail::trace::inputs(x));
+}
+
+Tensor prelu(const Tensor& x, const Tensor& weight) {
+  return detail::trace::traced(
+      "prelu",
+      [&]() -> Tensor {
+        detail::check_defined("prelu", x);
+        detail::check_defined("prelu", weight, "weight");
+        detail::check_floating("prelu", x);
+        detail::check_same_dtype("prelu", x, weight);
+        if (weight.dim() > 1)
+          detail::fail<ShapeError>("prelu: weight must be 0-D or 1-D (one value, or one per channel), got shape {}",
+                                   detail::str(weight.shape()));
+        const std::int64_t channels = x.dim() >= 2 ? x.size(1) : 1;
+        if (weight.numel() != 1 && weight.numel() != channels)
+          detail::fail<ShapeError>(
+              "prelu: weight has {} elements but input {} has {} channel(s) ({}); give 1 or {} elements",
+              weight.numel(), detail::str(x.shape()), channels,
+              x.dim() >= 2 ? "dim 1" : "an input of fewer than 2 dims has one, as in PyTorch", channels);
+        // One weight: a 0-D view that broadcasts anywhere; else [C, 1, ..., 1] against dims 1...
+        Shape shape;
+        if (weight.numel() != 1) {
+          shape.assign(static_cast<std::size_t>(x.dim() - 1), 1);
+          shape[0] = channels;
+        }
+        const Tensor w = weight.reshape(shape);
+        Tensor out = detail::binary_map("prelu", x, w, [](auto v, auto a) { return v > 0 ? v : a * v; });
+        if (!detail::any_requires_grad({x, w})) return out;
+        return detail::record(
+            "PreluBackward", {x, w}, out, [sx = SavedTensor(x), sw = SavedTensor(w)](const BackwardArgs& args) {
+              // d/dx = 1 for x > 0, w otherwise (NaN included); d/dw = x where x <= 0, summed per channel.
+              const Tensor v = sx.unpack("PreluBackward"), a = sw.unpack("PreluBackward");
+              const Tensor& g = args.grad();
+              Tensor gx, gw;
+              if (detail::creating_graph()) {
+                const Tensor negative = mask_of("PreluBackward", v, [](auto e) { return !(e > 0); });
+                if (args.needs_grad(0)) gx = mul(g, select(negative, a, 1.0));
+                if (args.needs_grad(1)) gw = sum_to(mul(mul(g, v), negative), a.shape());
+              } else {
+                if (args.needs_grad(0))
+                  gx = mul(g, detail::binary_map("PreluBackward", v, a, [](auto e, auto s) {
+                             return e > 0 ? decltype(e)(1) : s;
+                           }));
+                if (args.needs_grad(1))
+                  gw = sum_to(detail::binary_map("PreluBackward", g, v, [](auto d, auto e) {
+                                return e > 0 ? decltype(e)(0) : d * e;
+                              }),
+                              a.shape());
+              }
+              return std::vector<Tensor>{gx, gw};
+            });
+      },
+      detail::trace::inputs(x, weight));
 }
 
 }  // namespace xgrad
