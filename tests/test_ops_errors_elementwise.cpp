@@ -5,7 +5,12 @@
 // log, sqrt, abs, clamp, relu, sigmoid, tanh, the arithmetic ops, sum, max, min
 // (PyTorch promotes or computes in the integer type); mixed f32 / f64 operands of
 // the arithmetic ops and pow (PyTorch promotes); clamp with min > max or a NaN
-// bound; mean of an empty tensor (NaN in PyTorch).
+// bound; mean of an empty tensor (NaN in PyTorch). Listed although PyTorch accepts
+// them: integer tensors into relu6 and hardtanh (PyTorch clamps them), and
+// hardtanh with min_val > max_val (PyTorch's functional form gives max_val
+// everywhere; its nn.Hardtanh asserts).
+
+#include <cmath>
 
 #include "ops_errors_support.hpp"
 
@@ -35,6 +40,47 @@ void activation_cases(Cases& c) {
   expect<DTypeError>(c, "gelu/i64_tanh", "gelu", [] { gelu(ti64({2, 3}), "tanh"); }, {"i64"});
   expect<ValueError>(c, "gelu/bad_approximate", "gelu", [] { gelu(t32({2}), "foo"); }, {"\"foo\""});
   expect<ValueError>(c, "gelu/empty_approximate", "gelu", [] { gelu(t32({2}), ""); }, {"\"\""});
+
+  // The activations of #16: every one refuses undefined and integer tensors.
+  using Unary = std::function<Tensor(const Tensor&)>;
+  const std::pair<const char*, Unary> unaries[] = {
+      {"elu", [](const Tensor& x) { return elu(x); }},
+      {"selu", [](const Tensor& x) { return selu(x); }},
+      {"celu", [](const Tensor& x) { return celu(x); }},
+      {"silu", [](const Tensor& x) { return silu(x); }},
+      {"hardswish", [](const Tensor& x) { return hardswish(x); }},
+      {"hardsigmoid", [](const Tensor& x) { return hardsigmoid(x); }},
+      {"mish", [](const Tensor& x) { return mish(x); }},
+      {"softplus", [](const Tensor& x) { return softplus(x, 2.0, 10.0); }},
+      {"relu6", [](const Tensor& x) { return relu6(x); }},
+      {"hardtanh", [](const Tensor& x) { return hardtanh(x, -2.0, 2.0); }},
+      {"log_sigmoid", [](const Tensor& x) { return log_sigmoid(x); }},
+      {"prelu", [](const Tensor& x) { return prelu(x, full({1}, 0.25, {.dtype = x.defined() ? x.dtype() : f32})); }},
+  };
+  for (const auto& [name, fn] : unaries) {
+    const std::string op = name;
+    expect<Error>(c, op + "/undefined", op, [fn] { fn(Tensor()); }, {"undefined"});
+    expect<DTypeError>(c, op + "/i64", op, [fn] { fn(ti64({2, 3})); }, {"i64"});
+  }
+  expect<ValueError>(c, "celu/alpha_zero", "celu", [] { celu(t32({2}), 0.0); }, {"alpha", "0"});
+  expect<ValueError>(c, "hardtanh/min_above_max", "hardtanh", [] { hardtanh(t32({2}), 1.0, -1.0); },
+                     {"min_val 1", "max_val -1"});
+  expect<ValueError>(c, "hardtanh/nan_bound", "hardtanh", [] { hardtanh(t32({2}), NAN, 1.0); }, {"NaN", "min_val nan"});
+
+  // prelu's weight: 1 element or one per channel of dim 1, 0-D or 1-D, x's dtype.
+  expect<ShapeError>(c, "prelu/weight_size", "prelu", [] { prelu(t32({2, 3, 4}), t32({2})); },
+                     {"weight has 2 elements", "[2, 3, 4]", "3 channel", "dim 1", "give 1 or 3"});
+  expect<ShapeError>(c, "prelu/weight_empty", "prelu", [] { prelu(t32({2, 3}), t32({0})); },
+                     {"weight has 0 elements", "[2, 3]"});
+  expect<ShapeError>(c, "prelu/one_dim_input", "prelu", [] { prelu(t32({3}), t32({3})); },
+                     {"weight has 3 elements", "input [3] has 1 channel", "fewer than 2 dims"});
+  expect<ShapeError>(c, "prelu/scalar_input", "prelu", [] { prelu(t32({}), t32({2})); },
+                     {"weight has 2 elements", "input [] has 1 channel"});
+  expect<ShapeError>(c, "prelu/weight_2d", "prelu", [] { prelu(t32({2, 3, 4}), t32({3, 1})); },
+                     {"0-D or 1-D", "[3, 1]"});
+  expect<DTypeError>(c, "prelu/weight_dtype", "prelu", [] { prelu(t32({2, 3}), t64({3})); }, {"f32", "f64"});
+  expect<DTypeError>(c, "prelu/i64_weight", "prelu", [] { prelu(ti64({2, 3}), ti64({3})); }, {"i64"});
+  expect<Error>(c, "prelu/undefined_weight", "prelu", [] { prelu(t32({2, 3}), Tensor()); }, {"weight", "undefined"});
 }
 
 void arithmetic_cases(Cases& c) {

@@ -149,6 +149,26 @@ Tensor softplus_of(const Tensor& x, double beta, double threshold) {
       });
 }
 
+// hardtanh (and relu6, named `op` in its errors): clamp's forward, gradient 1 strictly
+// inside the bounds, as PyTorch's hardtanh_backward.
+Tensor hardtanh_of(const char* op, const Tensor& x, double min_val, double max_val) {
+  if (std::isnan(min_val) || std::isnan(max_val))
+    detail::fail<ValueError>("{}: bounds must not be NaN (min_val {}, max_val {})", op, min_val, max_val);
+  if (min_val > max_val) detail::fail<ValueError>("{}: min_val {} is greater than max_val {}", op, min_val, max_val);
+  // Bounds compared in the tensor's dtype, as clamp's.
+  const auto slope = [min_val, max_val](auto v) {
+    using T = decltype(v);
+    return v <= static_cast<T>(min_val) || v >= static_cast<T>(max_val) ? T(0) : T(1);
+  };
+  return pointwise(
+      op, "HardtanhBackward", x,
+      [min_val, max_val](auto v) {
+        using T = decltype(v);
+        return std::isnan(v) ? v : std::min(std::max(v, static_cast<T>(min_val)), static_cast<T>(max_val));
+      },
+      slope, [slope](const Tensor& v) { return detail::unary_map("HardtanhBackward", v, slope); });
+}
+
 }  // namespace
 
 namespace detail {
@@ -431,29 +451,17 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
       });
 }
 
-Tensor relu6(const Tensor& x) { return hardtanh(x, 0.0, 6.0); }
+Tensor relu6(const Tensor& x) {
+  return detail::trace::traced(
+      "relu6", [&]() { return hardtanh_of("relu6", x, 0.0, 6.0); },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{x}, {{"min_val", 0.0}, {"max_val", 6.0}}};
+      });
+}
 
 Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
   return detail::trace::traced(
-      "hardtanh",
-      [&]() {
-        if (std::isnan(min_val) || std::isnan(max_val))
-          detail::fail<ValueError>("hardtanh: bounds must not be NaN (min_val {}, max_val {})", min_val, max_val);
-        if (min_val > max_val)
-          detail::fail<ValueError>("hardtanh: min_val {} is greater than max_val {}", min_val, max_val);
-        // Bounds compared in the tensor's dtype, as clamp's.
-        const auto slope = [min_val, max_val](auto v) {
-          using T = decltype(v);
-          return v <= static_cast<T>(min_val) || v >= static_cast<T>(max_val) ? T(0) : T(1);
-        };
-        return pointwise(
-            "hardtanh", "HardtanhBackward", x,
-            [min_val, max_val](auto v) {
-              using T = decltype(v);
-              return std::isnan(v) ? v : std::min(std::max(v, static_cast<T>(min_val)), static_cast<T>(max_val));
-            },
-            slope, [slope](const Tensor& v) { return detail::unary_map("HardtanhBackward", v, slope); });
-      },
+      "hardtanh", [&]() { return hardtanh_of("hardtanh", x, min_val, max_val); },
       [&](const detail::trace::Scope&, const Tensor&) {
         return detail::trace::Call{{x}, {{"min_val", min_val}, {"max_val", max_val}}};
       });
