@@ -587,3 +587,81 @@ TEST_CASE("ReLU(inplace) overwrites its input only when nothing records or repla
   require_values(w.grad(), {0, 1});
   CHECK_THROWS_AS(relu_(a), AutogradError);
 }
+
+TEST_CASE("the activation layers of #16 apply their functional ops and print as PyTorch's", "[nn][activation]") {
+  manual_seed(16);
+  const Tensor x = randn({2, 3, 4}, {.dtype = f64}) * 3.0;
+  require_values(nn::ELU()(x), values(elu(x)));
+  require_values(nn::ELU(0.5)(x), values(elu(x, 0.5)));
+  require_values(nn::SELU()(x), values(selu(x)));
+  require_values(nn::CELU(2.0)(x), values(celu(x, 2.0)));
+  require_values(nn::SiLU()(x), values(silu(x)));
+  require_values(nn::Hardswish()(x), values(hardswish(x)));
+  require_values(nn::Hardsigmoid()(x), values(hardsigmoid(x)));
+  require_values(nn::Mish()(x), values(mish(x)));
+  require_values(nn::Softplus()(x), values(softplus(x)));
+  require_values(nn::Softplus(2.0, 5.0)(x), values(softplus(x, 2.0, 5.0)));
+  require_values(nn::ReLU6()(x), values(relu6(x)));
+  require_values(nn::Hardtanh(-2.0, 3.0)(x), values(hardtanh(x, -2.0, 3.0)));
+  require_values(nn::LogSigmoid()(x), values(log_sigmoid(x)));
+
+  // The strings of PyTorch 1.13's repr() of each (printed with /usr/bin/python3).
+  CHECK(nn::to_string(nn::ELU()) == "ELU(alpha=1.0)");
+  CHECK(nn::to_string(nn::ELU(0.5)) == "ELU(alpha=0.5)");
+  CHECK(nn::to_string(nn::SELU()) == "SELU()");
+  CHECK(nn::to_string(nn::CELU()) == "CELU(alpha=1.0)");
+  CHECK(nn::to_string(nn::SiLU()) == "SiLU()");
+  CHECK(nn::to_string(nn::Hardswish()) == "Hardswish()");
+  CHECK(nn::to_string(nn::Hardsigmoid()) == "Hardsigmoid()");
+  CHECK(nn::to_string(nn::Mish()) == "Mish()");
+  CHECK(nn::to_string(nn::Softplus()) == "Softplus(beta=1, threshold=20)");
+  CHECK(nn::to_string(nn::Softplus(0.5, 10.0)) == "Softplus(beta=0.5, threshold=10)");  // PyTorch: threshold=10.0
+  CHECK(nn::to_string(nn::ReLU6()) == "ReLU6()");
+  CHECK(nn::to_string(nn::Hardtanh()) == "Hardtanh(min_val=-1.0, max_val=1.0)");
+  CHECK(nn::to_string(nn::Hardtanh(-2, 1e-5)) == "Hardtanh(min_val=-2.0, max_val=1e-05)");
+  CHECK(nn::to_string(nn::LogSigmoid()) == "LogSigmoid()");
+  CHECK(nn::to_string(nn::PReLU()) == "PReLU(num_parameters=1)");
+  CHECK(nn::to_string(nn::PReLU(3, 0.1)) == "PReLU(num_parameters=3)");
+
+  XGRAD_REQUIRE_THROWS_WITH(nn::CELU(0.0), ValueError, "CELU", "alpha cannot be 0");
+  XGRAD_REQUIRE_THROWS_WITH(nn::Hardtanh(1.0, -1.0), ValueError, "Hardtanh", "min_val 1 must be below max_val -1");
+  XGRAD_REQUIRE_THROWS_WITH(nn::Hardtanh(0.5, 0.5), ValueError, "Hardtanh", "min_val 0.5");
+  XGRAD_REQUIRE_THROWS_WITH(nn::PReLU(0), ValueError, "PReLU", "num_parameters must be >= 1, got 0");
+}
+
+TEST_CASE("PReLU learns its registered weight, one or one per channel", "[nn][activation][prelu]") {
+  nn::PReLU shared;
+  CHECK(names(shared.state_dict()) == std::vector<std::string>{"weight"});
+  CHECK(shapes(shared.state_dict()) == std::vector<Shape>{{1}});
+  CHECK(shared.parameters().size() == 1);
+  CHECK(shared.weight.requires_grad());
+  require_values(shared.weight, {0.25});
+
+  nn::PReLU per_channel(3, 0.1);
+  CHECK(shapes(per_channel.state_dict()) == std::vector<Shape>{{3}});
+  require_values(per_channel.weight, {0.1, 0.1, 0.1}, 1e-7);
+  const Tensor x = from_vector(std::vector<float>{-1, 2, -3, 4, -5, 6}, {1, 3, 2});
+  require_values(per_channel(x), {-0.1, 2, -0.3, 4, -0.5, 6}, 1e-6);
+  require_values(shared(x), {-0.25, 2, -0.75, 4, -1.25, 6}, 1e-6);
+
+  // The weight's gradient sums x over its channel where x <= 0; one SGD step moves it.
+  per_channel(x).sum().backward();
+  require_values(per_channel.weight.grad(), {-1, -3, -5}, 1e-6);
+  {
+    NoGradGuard no_grad;
+    per_channel.weight.add_(per_channel.weight.grad(), -0.1);
+  }
+  require_values(per_channel.weight, {0.2, 0.4, 0.6}, 1e-6);
+  per_channel.reset_parameters();
+  require_values(per_channel.weight, {0.1, 0.1, 0.1}, 1e-6);
+
+  // A weight of 3 slopes on an input of 4 channels names both.
+  XGRAD_REQUIRE_THROWS_WITH(per_channel(zeros({2, 4})), ShapeError, "prelu", "weight has 3 elements", "4 channel");
+
+  // gradcheck through the module in float64, both x and the weight.
+  nn::PReLU f64_layer(3);
+  f64_layer.to(f64);
+  require_gradcheck(
+      [&](const std::vector<Tensor>& in) { return f64_layer(in[0]); },
+      {from_vector(std::vector<double>{-1.5, 0.7, -0.3, 2.0, -2.2, 1.1}, {2, 3}, {.dtype = f64, .requires_grad = true})});
+}
