@@ -159,6 +159,18 @@ TEST_CASE("onnx::save exports the other traced ops", "[onnx]") {
       {"softmax", [](const Tensor& x) { return softmax(x, 1); }, "Softmax"},
       {"log_softmax", [](const Tensor& x) { return log_softmax(x, -1); }, "LogSoftmax"},
       {"clamp", [](const Tensor& x) { return clamp(x, -0.5, 0.5); }, "Clip"},
+      {"elu", [](const Tensor& x) { return elu(x, 0.5); }, "Elu"},
+      {"selu", [](const Tensor& x) { return selu(x); }, "Selu"},
+      {"celu", [](const Tensor& x) { return celu(x, 2.0); }, "Celu"},
+      {"silu", [](const Tensor& x) { return silu(x); }, "Sigmoid"},
+      {"hardswish", [](const Tensor& x) { return hardswish(x); }, "HardSwish"},
+      {"hardsigmoid", [](const Tensor& x) { return hardsigmoid(x); }, "HardSigmoid"},
+      {"mish", [](const Tensor& x) { return mish(x); }, "Softplus"},
+      {"softplus", [](const Tensor& x) { return softplus(x); }, "Softplus"},
+      {"softplus beta 2", [](const Tensor& x) { return softplus(x, 2.0); }, "Softplus"},
+      {"relu6", [](const Tensor& x) { return relu6(x); }, "Clip"},
+      {"hardtanh", [](const Tensor& x) { return hardtanh(x, -2.0, 0.5); }, "Clip"},
+      {"log_sigmoid", [](const Tensor& x) { return log_sigmoid(x); }, "Softplus"},
       {"scalar arithmetic", [](const Tensor& x) { return (x * 2.0 + 1.0) / 3.0 - 0.5; }, "Div"},
       {"pow exp log sqrt abs", [](const Tensor& x) { return sqrt(abs(log(exp(pow(x, 2.0)) + 1.0))); }, "Sqrt"},
       {"transpose permute", [](const Tensor& x) { return x.transpose(2, 3).permute({0, 1, 3, 2}).contiguous(); },
@@ -183,6 +195,37 @@ TEST_CASE("onnx::save exports the other traced ops", "[onnx]") {
   }
 }
 
+TEST_CASE("onnx::save writes the activations of #16 with the opset's operators", "[onnx][activation]") {
+  const auto types_of = [](nn::Module& module, const Shape& shape, std::int64_t opset) {
+    const fs::path path = scratch("activation.onnx");
+    xgrad::onnx::save(module, randn(shape), path.string(), {.opset = opset});
+    return op_types(read_model(path));
+  };
+  // HardSwish is opset 14's: at 13 it is x * HardSigmoid(x).
+  Lambda hardswish_module([](const Tensor& x) { return hardswish(x); });
+  CHECK(types_of(hardswish_module, {2, 3}, 13) == std::multiset<std::string>{"HardSigmoid", "Mul", "Identity"});
+  CHECK(types_of(hardswish_module, {2, 3}, 14) == std::multiset<std::string>{"HardSwish", "Identity"});
+  // No Mish before opset 18: x * tanh(softplus(x)). silu is x * sigmoid(x), log_sigmoid -softplus(-x).
+  Lambda mish_module([](const Tensor& x) { return mish(x); });
+  CHECK(types_of(mish_module, {2, 3}, 17) == std::multiset<std::string>{"Softplus", "Tanh", "Mul", "Identity"});
+  Lambda silu_module([](const Tensor& x) { return silu(x); });
+  CHECK(types_of(silu_module, {2, 3}, 17) == std::multiset<std::string>{"Sigmoid", "Mul", "Identity"});
+  Lambda log_sigmoid_module([](const Tensor& x) { return log_sigmoid(x); });
+  CHECK(types_of(log_sigmoid_module, {2, 3}, 17) == std::multiset<std::string>{"Neg", "Softplus", "Neg", "Identity"});
+  Lambda softplus_beta([](const Tensor& x) { return softplus(x, 0.5, 30.0); });
+  CHECK(types_of(softplus_beta, {2, 3}, 17) == std::multiset<std::string>{"Mul", "Softplus", "Div", "Identity"});
+
+  // PRelu: the weight, an initializer of its state_dict name, shaped [C, 1, 1] to broadcast along dim 1.
+  nn::PReLU per_channel(3);
+  const ::onnx::ModelProto model = export_and_read(per_channel, randn({2, 3, 4, 4}), "prelu");
+  CHECK(op_types(model) == std::multiset<std::string>{"Reshape", "PRelu", "Identity"});
+  nn::PReLU shared;
+  CHECK(op_types(export_and_read(shared, randn({2, 3, 4, 4}), "prelu_shared")) ==
+        std::multiset<std::string>{"PRelu", "Identity"});
+  CHECK(op_types(export_and_read(per_channel, randn({2, 3}), "prelu_2d")) ==
+        std::multiset<std::string>{"PRelu", "Identity"});
+}
+
 TEST_CASE("onnx::save names what it cannot export", "[onnx][errors]") {
   const fs::path path = scratch("refused.onnx");
   Lambda tanh_gelu([](const Tensor& x) { return gelu(x, "tanh"); });
@@ -194,6 +237,9 @@ TEST_CASE("onnx::save names what it cannot export", "[onnx][errors]") {
   Lambda uneven([](const Tensor& x) { return adaptive_avg_pool2d(x, {3, 3}); });
   XGRAD_REQUIRE_THROWS_WITH(xgrad::onnx::save(uneven, randn({1, 2, 5, 5}), path.string()), ValueError, "adaptive_avg_pool",
                             "[5, 5] to [3, 3]");
+  Lambda sharp_softplus([](const Tensor& x) { return softplus(x, 1.0, 5.0); });
+  XGRAD_REQUIRE_THROWS_WITH(xgrad::onnx::save(sharp_softplus, randn({2, 3}), path.string()), ValueError, "onnx::save",
+                            "softplus with threshold 5", "no threshold");
   auto net = models::lenet5();
   XGRAD_REQUIRE_THROWS_WITH(xgrad::onnx::save(*net, randn({2, 1, 28, 28}), path.string(), {.opset = 11}), ValueError,
                             "opset 11");

@@ -101,6 +101,65 @@ TEST_CASE("onnx::load runs exact GELU written out with Erf as one gelu", "[onnx]
   CHECK(max_difference(imported->forward(x), module.forward(x)) == 0.0);
 }
 
+TEST_CASE("onnx::load runs the activations of #16 as exported", "[onnx][activation]") {
+  // export -> import: the original's outputs (float32, to 1e-6 relative: ONNX's Softplus
+  // has no threshold, HardSigmoid's alpha is float(1/6)); import -> export -> import:
+  // bit for bit the first import's.
+  struct Case {
+    const char* name;
+    std::function<Tensor(const Tensor&)> fn;
+  };
+  const Case cases[] = {
+      {"elu", [](const Tensor& x) { return elu(x, 0.5); }},
+      {"selu", [](const Tensor& x) { return selu(x); }},
+      {"celu", [](const Tensor& x) { return celu(x, 2.0); }},
+      {"silu", [](const Tensor& x) { return silu(x); }},
+      {"hardswish", [](const Tensor& x) { return hardswish(x); }},
+      {"hardsigmoid", [](const Tensor& x) { return hardsigmoid(x); }},
+      {"mish", [](const Tensor& x) { return mish(x); }},
+      {"softplus", [](const Tensor& x) { return softplus(x); }},
+      {"softplus beta 2", [](const Tensor& x) { return softplus(x, 2.0, 40.0); }},
+      {"relu6", [](const Tensor& x) { return relu6(x); }},
+      {"hardtanh", [](const Tensor& x) { return hardtanh(x, -2.0, 0.5); }},
+      {"log_sigmoid", [](const Tensor& x) { return log_sigmoid(x); }},
+  };
+  struct Lambda : nn::Module {
+    explicit Lambda(std::function<Tensor(const Tensor&)> f) : Module("Lambda"), fn(std::move(f)) {}
+    Tensor forward(const Tensor& x) override { return fn(x); }
+    std::function<Tensor(const Tensor&)> fn;
+  };
+  manual_seed(14);
+  const Tensor x = randn({3, 4, 5}) * 8.0;  // past every kink and the softplus thresholds
+  for (const Case& c : cases)
+    for (const std::int64_t opset : {13, 17}) {
+      INFO(c.name << ", opset " << opset);
+      Lambda module(c.fn);
+      const fs::path first = scratch("activation.onnx"), second = scratch("activation_again.onnx");
+      xgrad::onnx::save(module, x, first.string(), {.opset = opset});
+      const auto imported = xgrad::onnx::load(first.string());
+      NoGradGuard no_grad;
+      const Tensor expected = module.forward(x), got = imported->forward(x);
+      CHECK(max_difference(got, expected) <= 1e-6 * max(abs(expected)).item());
+      xgrad::onnx::save(*imported, x, second.string(), {.opset = opset});
+      CHECK(max_difference(xgrad::onnx::load(second.string())->forward(x), got) == 0.0);
+    }
+}
+
+TEST_CASE("onnx::load of a network with PReLU and the other activation layers", "[onnx][activation]") {
+  manual_seed(15);
+  nn::Sequential net({std::make_shared<nn::Conv2d>(3, 4, std::vector<std::int64_t>{3}), std::make_shared<nn::PReLU>(4),
+                      std::make_shared<nn::Conv2d>(4, 4, std::vector<std::int64_t>{1}), std::make_shared<nn::ELU>(),
+                      std::make_shared<nn::Hardswish>(), std::make_shared<nn::PReLU>(), std::make_shared<nn::SiLU>(),
+                      std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(64, 5),
+                      std::make_shared<nn::PReLU>(5, 0.1), std::make_shared<nn::Mish>()});
+  {
+    NoGradGuard no_grad;  // slopes that differ per channel
+    for (auto& [name, p] : net.named_parameters())
+      if (p.dim() == 1 && name.find("weight") != std::string::npos) Tensor(p).copy_(randn(p.shape()) * 0.3);
+  }
+  require_round_trip(net, {3, 3, 6, 6}, "activations");
+}
+
 TEST_CASE("an imported model trains, and loads the original's weights", "[onnx]") {
   manual_seed(12);
   auto original = models::lenet5();

@@ -297,6 +297,65 @@ std::string GraphBuilder::emit(const Record& r) {
     node("Add", {erf, scalar_constant(1.0, x.dtype())}, shifted);
     node("Mul", {in[0], shifted}, product);
     node("Mul", {product, scalar_constant(0.5, x.dtype())}, out);
+  } else if (r.op == "elu" || r.op == "celu") {
+    attribute(node(r.op == "elu" ? "Elu" : "Celu", in, out), "alpha", r.get<double>("alpha"));
+  } else if (r.op == "selu") {
+    node("Selu", in, out);  // ONNX's default alpha and gamma are PyTorch's constants as floats
+  } else if (r.op == "silu") {  // x * sigmoid(x)
+    const std::string s = fresh("silu");
+    node("Sigmoid", in, s);
+    node("Mul", {in[0], s}, out);
+  } else if (r.op == "hardsigmoid" || (r.op == "hardswish" && options_.opset < 14)) {
+    // relu6(x + 3) / 6 = max(0, min(1, x / 6 + 1/2)); hardswish is x times it (HardSwish is opset 14's).
+    const std::string h = r.op == "hardsigmoid" ? out : fresh("hardswish");
+    proto::NodeProto& n = node("HardSigmoid", in, h);
+    attribute(n, "alpha", 1.0 / 6);
+    attribute(n, "beta", 0.5);
+    if (r.op == "hardswish") node("Mul", {in[0], h}, out);
+  } else if (r.op == "hardswish") {
+    node("HardSwish", in, out);
+  } else if (r.op == "mish") {  // x * tanh(softplus(x)): opset 17 has no Mish
+    const std::string sp = fresh("mish"), t = fresh("mish");
+    node("Softplus", in, sp);
+    node("Tanh", {sp}, t);
+    node("Mul", {in[0], t}, out);
+  } else if (r.op == "softplus") {
+    // ONNX's Softplus has neither beta (written as Mul, Softplus, Div, as PyTorch's
+    // exporter does) nor threshold: from 15 on, the linear regime it ignores differs from
+    // log1p(exp(z)) by under exp(-15) / 15 = 2e-8 relative, below float32's resolution.
+    const double beta = r.get<double>("beta"), threshold = r.get<double>("threshold");
+    if (!(threshold >= 15))
+      fail<ValueError>("onnx::save: softplus with threshold {} is not exported: ONNX's Softplus has no threshold, and "
+                       "below 15 its linear regime differs from log(1 + exp(beta x)) / beta beyond float32 resolution",
+                       threshold);
+    if (beta == 1) {
+      node("Softplus", in, out);
+    } else {
+      const std::string scaled = fresh("softplus"), sp = fresh("softplus");
+      node("Mul", {in[0], scalar_constant(beta, x.dtype())}, scaled);
+      node("Softplus", {scaled}, sp);
+      node("Div", {sp, scalar_constant(beta, x.dtype())}, out);
+    }
+  } else if (r.op == "log_sigmoid") {  // -softplus(-x)
+    const std::string negated = fresh("log_sigmoid"), sp = fresh("log_sigmoid");
+    node("Neg", in, negated);
+    node("Softplus", {negated}, sp);
+    node("Neg", {sp}, out);
+  } else if (r.op == "relu6" || r.op == "hardtanh") {
+    node("Clip",
+         {in[0], scalar_constant(r.get<double>("min_val"), x.dtype()), scalar_constant(r.get<double>("max_val"), x.dtype())},
+         out);
+  } else if (r.op == "prelu") {
+    // ONNX broadcasts the slope from the right: one per channel of dim 1 becomes [C, 1, ..., 1].
+    const Tensor& weight = r.inputs[1];
+    std::string slope = in[1];
+    if (weight.numel() != 1 && x.dim() > 2) {
+      Ints shape(static_cast<std::size_t>(x.dim() - 1), 1);
+      shape[0] = weight.numel();
+      slope = fresh("prelu");
+      node("Reshape", {in[1], ints_constant(shape)}, slope);
+    }
+    node("PRelu", {in[0], slope}, out);
   } else if (r.op == "clamp") {
     node("Clip", {in[0], scalar_constant(r.get<double>("min"), x.dtype()), scalar_constant(r.get<double>("max"), x.dtype())},
          out);

@@ -384,6 +384,40 @@ Tensor transpose_node(const Args& a) {
   return x.permute(a.attr<Ints>("perm", perm));
 }
 
+// Selu's attributes default to PyTorch's constants rounded to float; those (or none)
+// run selu, other values gamma * elu(x, alpha).
+Tensor selu_node(const Args& a) {
+  const double alpha = a.attr<double>("alpha", 1.67326319217681884765625);
+  const double gamma = a.attr<double>("gamma", 1.05070102214813232421875);
+  if (static_cast<float>(alpha) == 1.67326319217681884765625F && static_cast<float>(gamma) == 1.05070102214813232421875F)
+    return selu(a.in(0));
+  return mul(elu(a.in(0), alpha), gamma);
+}
+
+// max(0, min(1, alpha x + beta)); alpha = 1/6 (as a float) and beta = 1/2 is hardsigmoid.
+Tensor hard_sigmoid_node(const Args& a) {
+  const double alpha = a.attr<double>("alpha", 0.2), beta = a.attr<double>("beta", 0.5);
+  if (static_cast<float>(alpha) == static_cast<float>(1.0 / 6) && beta == 0.5) return hardsigmoid(a.in(0));
+  return clamp(add(mul(a.in(0), alpha), beta), 0.0, 1.0);
+}
+
+// A slope of 1 element or one per channel (shaped to broadcast along dim 1) is prelu's
+// weight; any other slope broadcasting to x is run as relu(x) + slope * (x - relu(x)).
+Tensor prelu_node(const Args& a) {
+  const Tensor& x = a.in(0);
+  const Tensor& slope = a.in(1);
+  if (slope.dim() > x.dim()) a.refuse(fmt::format("slope {} has more dims than x {}", shape_to_string(slope.shape()),
+                                                  shape_to_string(x.shape())));
+  if (slope.numel() == 1) return prelu(x, slope.reshape({1}));
+  Shape aligned(static_cast<std::size_t>(x.dim() - slope.dim()), 1);
+  aligned.insert(aligned.end(), slope.shape().begin(), slope.shape().end());
+  bool per_channel = x.dim() >= 2 && aligned[1] == x.size(1);
+  for (std::size_t d = 0; d < aligned.size(); ++d) per_channel = per_channel && (d == 1 || aligned[d] == 1);
+  if (per_channel) return prelu(x, slope.reshape({x.size(1)}));
+  const Tensor positive = relu(x);
+  return add(positive, mul(slope, sub(x, positive)));
+}
+
 using Runner = Tensor (*)(const Args&);
 
 // Every operator xgrad runs, in one table (what load accepts is its keys).
@@ -393,6 +427,7 @@ const std::map<std::string, Runner>& runners() {
       {"Add", [](const Args& a) { return add(a.in(0), a.in(1)); }},
       {"AveragePool", [](const Args& a) { return pool(a, false); }},
       {"BatchNormalization", batch_normalization},
+      {"Celu", [](const Args& a) { return celu(a.in(0), a.attr<double>("alpha", 1.0)); }},
       {"Clip", clip_node},
       {"Concat", [](const Args& a) {
          std::vector<Tensor> parts;
@@ -404,11 +439,14 @@ const std::map<std::string, Runner>& runners() {
       {"ConvTranspose", conv_transpose},
       {"Div", [](const Args& a) { return div(a.in(0), a.in(1)); }},
       {"Dropout", identity_node},
+      {"Elu", [](const Args& a) { return elu(a.in(0), a.attr<double>("alpha", 1.0)); }},
       {"Exp", [](const Args& a) { return exp(a.in(0)); }},
       {"Flatten", flatten_node},
       {"Gemm", gemm},
       {"Gelu", [](const Args& a) { return gelu(a.in(0), a.attr<std::string>("approximate", "none")); }},
       {"GlobalAveragePool", global_average_pool},
+      {"HardSigmoid", hard_sigmoid_node},
+      {"HardSwish", [](const Args& a) { return hardswish(a.in(0)); }},
       {"Identity", identity_node},
       {"LRN", lrn_node},
       {"LeakyRelu", [](const Args& a) { return leaky_relu(a.in(0), a.attr<double>("alpha", 0.01)); }},
@@ -419,13 +457,18 @@ const std::map<std::string, Runner>& runners() {
       {"Mul", [](const Args& a) { return mul(a.in(0), a.in(1)); }},
       {"Neg", [](const Args& a) { return neg(a.in(0)); }},
       {"Pad", pad_node},
+      {"PRelu", prelu_node},
       {"Pow", [](const Args& a) { return pow(a.in(0), a.in(1)); }},
       {"Relu", [](const Args& a) { return relu(a.in(0)); }},
       {"Reshape", reshape_node},
       {"Resize", resize_node},
+      {"Selu", selu_node},
       {"Sigmoid", [](const Args& a) { return sigmoid(a.in(0)); }},
       {"Slice", slice_node},
       {"Softmax", [](const Args& a) { return softmax_node(a, false); }},
+      {"Softplus", [](const Args& a) {  // log(1 + exp(x)): no threshold
+         return softplus(a.in(0), 1.0, std::numeric_limits<double>::infinity());
+       }},
       {"Sqrt", [](const Args& a) { return sqrt(a.in(0)); }},
       {"Squeeze", [](const Args& a) { return squeeze_node(a, false); }},
       {"Sub", [](const Args& a) { return sub(a.in(0), a.in(1)); }},
