@@ -59,6 +59,7 @@ LogSoftmax::LogSoftmax(std::int64_t d) : Module("LogSoftmax"), dim(d) {}
 Tensor LogSoftmax::forward(const Tensor& input) { return log_softmax(input, dim); }
 std::string LogSoftmax::extra_repr() const { return fmt::format("dim={}", dim); }
 
+ELU::ELU(double a) : Module("ELU"), alpha(a) {}
 Tensor ELU::forward(const Tensor& input) { return elu(input, alpha); }
 std::string ELU::extra_repr() const { return "alpha=" + python_float(alpha); }
 
@@ -78,6 +79,7 @@ Tensor Hardsigmoid::forward(const Tensor& input) { return hardsigmoid(input); }
 
 Tensor Mish::forward(const Tensor& input) { return mish(input); }
 
+Softplus::Softplus(double b, double t) : Module("Softplus"), beta(b), threshold(t) {}
 Tensor Softplus::forward(const Tensor& input) { return softplus(input, beta, threshold); }
 std::string Softplus::extra_repr() const { return fmt::format("beta={}, threshold={}", beta, threshold); }
 

@@ -89,7 +89,7 @@ class LogSoftmax final : public Module {
 
 class ELU final : public Module {
  public:
-  explicit ELU(double alpha = 1.0) : Module("ELU"), alpha(alpha) {}
+  explicit ELU(double alpha = 1.0);
   Tensor forward(const Tensor& input) override;
   /// "alpha=1.0"
   std::string extra_repr() const override;
@@ -140,8 +140,7 @@ class Mish final : public Module {
 
 class Softplus final : public Module {
  public:
-  explicit Softplus(double beta = 1.0, double threshold = 20.0)
-      : Module("Softplus"), beta(beta), threshold(threshold) {}
+  explicit Softplus(double beta = 1.0, double threshold = 20.0);
   Tensor forward(const Tensor& input) override;
   /// "beta=1, threshold=20" (PyTorch's defaults are ints)
   std::string extra_repr() const override;
