@@ -306,6 +306,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOpt
         if (!(options.label_smoothing >= 0.0 && options.label_smoothing <= 1.0))
           fail<ValueError>("{}: label_smoothing must be in [0, 1], got {}", op, options.label_smoothing);
         const bool soft = logits.dim() > 0 && target.shape() == logits.shape();
+        if (!soft && target.dtype() != i64)
+          fail<DTypeError>("{}: target must be an i64 tensor of class indices, or a floating one of class "
+                           "probabilities with the input's shape {}; got {} of shape {}",
+                           op, str(logits.shape()), dtype_name(target.dtype()), str(target.shape()));
         if (logits.dim() == 1)
           return batch_of_one(op, logits, target, soft, options.reduction,
                               [&](const Tensor& x, const Tensor& t) { return cross_entropy(x, t, options); });
