@@ -105,6 +105,15 @@ TEST_CASE("a mean over no weight is NaN, as in PyTorch", "[loss][weight]") {
   loss.backward();
   require_values(logits.grad(), {0, 0, 0, 0, 0, 0});
   require_nan(cross_entropy(example_logits(), all_ignored, {.weight = example_weight(), .label_smoothing = 0.2}));
+  {
+    // Its tangent, derived from that zero gradient, is 0 (PyTorch's forward mode gives NaN).
+    namespace fwd = autograd::forward_ad;
+    const fwd::DualLevel level;
+    const Tensor dual = fwd::make_dual(example_logits(), ones({2, 3}, {.dtype = f64}));
+    const fwd::UnpackedDual out = fwd::unpack_dual(cross_entropy(dual, all_ignored, {.label_smoothing = 0.2}));
+    require_nan(out.primal);
+    CHECK(out.tangent.item() == 0);
+  }
   CHECK(nll_loss(example_logits(), all_ignored, {.weight = example_weight(), .reduction = Reduction::sum}).item() ==
         0);
   // Counted targets whose classes weigh 0: 0 / 0 in the value and the gradient.
