@@ -101,11 +101,20 @@ void class_loss_option_cases(Cases& c) {
   expect<ShapeError>(c, "cross_entropy/probabilities_weight_size", ce,
                      [] { cross_entropy(t32({2, 3}), t32({2, 3}), {.weight = t32({4})}); }, {"all 3 classes", "[4]"});
   expect<ValueError>(c, "cross_entropy/probabilities_smoothing", ce,
-                     [] { cross_entropy(t32({2, 3}), t32({2, 3}), {.label_smoothing = 1.5}); }, {"label_smoothing", "1.5"});
+                     [] {
+                       cross_entropy(t32({2, 3}), t32({2, 3}), {.label_smoothing = 1.5});
+                     },
+                     {"label_smoothing", "1.5"});
   expect<ValueError>(c, "cross_entropy/batchmean", ce,
-                     [=] { cross_entropy(t32({2, 3}), t, {.reduction = Reduction::batchmean}); }, {"batchmean", "kl_div"});
+                     [=] {
+                       cross_entropy(t32({2, 3}), t, {.reduction = Reduction::batchmean});
+                     },
+                     {"batchmean", "kl_div"});
   expect<ValueError>(c, "nll_loss/bad_reduction", nll,
-                     [=] { nll_loss(t32({2, 3}), t, {.reduction = static_cast<Reduction>(9)}); }, {"unknown reduction 9"});
+                     [=] {
+                       nll_loss(t32({2, 3}), t, {.reduction = static_cast<Reduction>(9)});
+                     },
+                     {"unknown reduction 9"});
 }
 
 // mse_loss, l1_loss, smooth_l1_loss, huber_loss and kl_div share the checks of two broadcast operands.
@@ -114,7 +123,8 @@ void regression_loss_cases(Cases& c) {
   const std::pair<std::string, Loss> losses[] = {
       {"mse_loss", [](const Tensor& x, const Tensor& y, Reduction r) { return mse_loss(x, y, {.reduction = r}); }},
       {"l1_loss", [](const Tensor& x, const Tensor& y, Reduction r) { return l1_loss(x, y, {.reduction = r}); }},
-      {"smooth_l1_loss", [](const Tensor& x, const Tensor& y, Reduction r) { return smooth_l1_loss(x, y, {.reduction = r}); }},
+      {"smooth_l1_loss",
+       [](const Tensor& x, const Tensor& y, Reduction r) { return smooth_l1_loss(x, y, {.reduction = r}); }},
       {"huber_loss", [](const Tensor& x, const Tensor& y, Reduction r) { return huber_loss(x, y, {.reduction = r}); }},
       {"kl_div", [](const Tensor& x, const Tensor& y, Reduction r) { return kl_div(x, y, {.reduction = r}); }}};
   for (const auto& [op, fn] : losses) {
@@ -164,11 +174,13 @@ void binary_loss_cases(Cases& c) {
                      [] { binary_cross_entropy(t32({2, 3}), t32({2, 3}), {.weight = t32({2})}); }, {"[2]", "[2, 3]"});
   expect<DTypeError>(c, "binary_cross_entropy/weight_dtype", bce,
                      [] { binary_cross_entropy(t32({2}), t32({2}), {.weight = t64({2})}); }, {"weight", "f64"});
-  expect<AutogradError>(c, "binary_cross_entropy/weight_requires_grad", bce,
-                        [] { binary_cross_entropy(t32({2}), t32({2}), {.weight = ones({2}, {.requires_grad = true})}); },
-                        {"weight", "requires grad"});
+  expect<AutogradError>(
+      c, "binary_cross_entropy/weight_requires_grad", bce,
+      [] { binary_cross_entropy(t32({2}), t32({2}), {.weight = ones({2}, {.requires_grad = true})}); },
+      {"weight", "requires grad"});
   expect<ValueError>(c, "binary_cross_entropy/batchmean", bce,
-                     [] { binary_cross_entropy(t32({2}), t32({2}), {.reduction = Reduction::batchmean}); }, {"batchmean"});
+                     [] { binary_cross_entropy(t32({2}), t32({2}), {.reduction = Reduction::batchmean}); },
+                     {"batchmean"});
 
   const char* bcel = "binary_cross_entropy_with_logits";
   expect<ShapeError>(c, "binary_cross_entropy_with_logits/target_shape", bcel,
@@ -193,11 +205,10 @@ void binary_loss_cases(Cases& c) {
                                                            {.pos_weight = ones({2}, {.requires_grad = true})});
                         },
                         {"pos_weight", "requires grad"});
-  expect<AutogradError>(c, "binary_cross_entropy_with_logits/weight_requires_grad", bcel,
-                        [] {
-                          binary_cross_entropy_with_logits(t32({2}), t32({2}), {.weight = ones({2}, {.requires_grad = true})});
-                        },
-                        {"weight", "requires grad"});
+  expect<AutogradError>(
+      c, "binary_cross_entropy_with_logits/weight_requires_grad", bcel,
+      [] { binary_cross_entropy_with_logits(t32({2}), t32({2}), {.weight = ones({2}, {.requires_grad = true})}); },
+      {"weight", "requires grad"});
   expect<ValueError>(c, "binary_cross_entropy_with_logits/batchmean", bcel,
                      [] { binary_cross_entropy_with_logits(t32({2}), t32({2}), {.reduction = Reduction::batchmean}); },
                      {"batchmean"});

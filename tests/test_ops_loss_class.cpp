@@ -19,7 +19,9 @@ Tensor example_probs(bool requires_grad = false) {
   return f64_tensor({0.1, 0.2, 0.7, 0.5, 0.5, 0}, {2, 3}, requires_grad);
 }
 // A [2, 3, 2] input with class probabilities over dim 1 and class labels.
-Tensor spatial_logits() { return f64_tensor({0.3, -1.2, 0.5, 2.0, -0.7, 0.1, 1.1, 0.4, -0.3, -0.9, 0.8, 0.2}, {2, 3, 2}); }
+Tensor spatial_logits() {
+  return f64_tensor({0.3, -1.2, 0.5, 2.0, -0.7, 0.1, 1.1, 0.4, -0.3, -0.9, 0.8, 0.2}, {2, 3, 2});
+}
 Tensor spatial_probs() { return f64_tensor({0.2, 0.5, 0.3, 0.5, 0.5, 0.0, 1.0, 0.1, 0.0, 0.6, 0.0, 0.3}, {2, 3, 2}); }
 
 // Positive class weights for a gradcheck.
@@ -287,7 +289,8 @@ TEST_CASE("soft-target cross_entropy passes gradcheck in logits, probabilities a
         const Tensor w = random_weight(shape[1]).requires_grad_();
         require_gradchecks(
             [&](const std::vector<Tensor>& in) {
-              return cross_entropy(in[0], in[1], {.weight = in[2], .reduction = reduction, .label_smoothing = smoothing});
+              return cross_entropy(in[0], in[1],
+                                   {.weight = in[2], .reduction = reduction, .label_smoothing = smoothing});
             },
             {leaf(shape), q, w});
       }

@@ -20,7 +20,9 @@ namespace {
 constexpr double inf = std::numeric_limits<double>::infinity();
 
 // An input [2, 3] and a target [3] that broadcasts against it (PyTorch warns).
-Tensor bc_input(bool requires_grad = false) { return f64_tensor({0.3, -1.2, 2.0, 0.1, 0.2, -0.5}, {2, 3}, requires_grad); }
+Tensor bc_input(bool requires_grad = false) {
+  return f64_tensor({0.3, -1.2, 2.0, 0.1, 0.2, -0.5}, {2, 3}, requires_grad);
+}
 Tensor bc_target(bool requires_grad = false) { return f64_tensor({0.1, 0.5, -1.0}, {}, requires_grad); }
 
 // What fn writes to stderr (where xgrad's logger writes).
@@ -44,7 +46,9 @@ Tensor uniform_leaf(const Shape& shape, double lo, double hi) {
 }
 
 // A leaf of randn values times `scale`.
-Tensor scaled_leaf(const Shape& shape, double scale) { return (randn(shape, {.dtype = f64}) * scale).detach().requires_grad_(); }
+Tensor scaled_leaf(const Shape& shape, double scale) {
+  return (randn(shape, {.dtype = f64}) * scale).detach().requires_grad_();
+}
 
 void require_nan(const Tensor& t) {
   for (double v : values(t)) CHECK(std::isnan(v));
@@ -181,9 +185,10 @@ TEST_CASE("regression losses pass gradcheck in input and target", "[loss][gradch
   const std::vector<std::pair<std::string, Loss>> losses = {
       {"mse", [](const Tensor& x, const Tensor& y, Reduction r) { return mse_loss(x, y, {.reduction = r}); }},
       {"l1", [](const Tensor& x, const Tensor& y, Reduction r) { return l1_loss(x, y, {.reduction = r}); }},
-      {"smooth_l1 1", [](const Tensor& x, const Tensor& y, Reduction r) { return smooth_l1_loss(x, y, {.reduction = r}); }},
-      {"smooth_l1 0.5",
-       [](const Tensor& x, const Tensor& y, Reduction r) { return smooth_l1_loss(x, y, {.reduction = r, .beta = 0.5}); }},
+      {"smooth_l1 1",
+       [](const Tensor& x, const Tensor& y, Reduction r) { return smooth_l1_loss(x, y, {.reduction = r}); }},
+      {"smooth_l1 0.5", [](const Tensor& x, const Tensor& y,
+                           Reduction r) { return smooth_l1_loss(x, y, {.reduction = r, .beta = 0.5}); }},
       {"smooth_l1 0",
        [](const Tensor& x, const Tensor& y, Reduction r) { return smooth_l1_loss(x, y, {.reduction = r, .beta = 0}); }},
       {"huber 1", [](const Tensor& x, const Tensor& y, Reduction r) { return huber_loss(x, y, {.reduction = r}); }},
@@ -202,8 +207,9 @@ TEST_CASE("regression losses pass gradcheck in input and target", "[loss][gradch
       INFO(name << ", broadcast and transposed, reduction " << reduction_name(reduction));
       require_gradchecks(fn, {scaled_leaf({3, 4}, 2.0), leaf({4})});
       require_gradchecks(fn, {leaf({1, 4}), scaled_leaf({3, 1}, 2.0)});
-      require_gradchecks([&loss, reduction](const std::vector<Tensor>& in) { return loss(in[0].t(), in[1], reduction); },
-                         {scaled_leaf({4, 3}, 2.0), leaf({3, 4})});
+      require_gradchecks(
+          [&loss, reduction](const std::vector<Tensor>& in) { return loss(in[0].t(), in[1], reduction); },
+          {scaled_leaf({4, 3}, 2.0), leaf({3, 4})});
     }
 }
 
@@ -246,8 +252,9 @@ TEST_CASE("binary_cross_entropy gives PyTorch's values, log clamp and gradients"
   const Tensor g1 = autograd::grad({binary_cross_entropy(x2, y2, {.reduction = Reduction::sum})}, {x2}, {},
                                    {.create_graph = true})[0];
   const std::vector<Tensor> g2 = autograd::grad({g1.sum()}, {x2, y2});
-  require_values(g2[0], {1.5624999999804687, 3.9999999999680007, 50.61728394949248, 6.249999999947917, 11.111111111005288,
-                         4.761904761859412},
+  require_values(g2[0],
+                 {1.5624999999804687, 3.9999999999680007, 50.61728394949248, 6.249999999947917, 11.111111111005288,
+                  4.761904761859412},
                  1e-9);
   require_values(g2[1], {-6.25, -4.0, -11.111111111111112, -4.166666666666667, -4.761904761904762, -4.761904761904762},
                  1e-12);
@@ -295,8 +302,9 @@ TEST_CASE("binary_cross_entropy_with_logits gives PyTorch's values, stable at +-
         Approx(769.2653533903527).epsilon(1e-14));
   // Saturated logits on the right side cost nothing, on the wrong side |z|.
   const Tensor extreme = f64_tensor({1000, -1000, -1000, 1000}, {2, 2});
-  require_values(binary_cross_entropy_with_logits(extreme, f64_tensor({1, 0, 1, 0}, {2, 2}), {.reduction = Reduction::none}),
-                 {0, 0, 1000, 1000});
+  require_values(
+      binary_cross_entropy_with_logits(extreme, f64_tensor({1, 0, 1, 0}, {2, 2}), {.reduction = Reduction::none}),
+      {0, 0, 1000, 1000});
 
   Tensor gz = z.detach().requires_grad_(), gy = y.detach().requires_grad_();
   const Tensor loss = binary_cross_entropy_with_logits(gz, gy);
@@ -337,13 +345,16 @@ TEST_CASE("binary_cross_entropy_with_logits passes gradcheck with every option",
         const Tensor pw = variant & 2 ? rand(last, {.dtype = f64}) * 2.0 + 0.2 : Tensor();
         require_gradchecks(
             [&](const std::vector<Tensor>& in) {
-              return binary_cross_entropy_with_logits(in[0], in[1], {.weight = w, .reduction = reduction, .pos_weight = pw});
+              return binary_cross_entropy_with_logits(in[0], in[1],
+                                                      {.weight = w, .reduction = reduction, .pos_weight = pw});
             },
             {scaled_leaf(shape, 3.0), uniform_leaf(shape, 0, 1)});
       }
   const Tensor pw = f64_tensor({0.5, 1.5, 2, 3});
   require_gradchecks(
-      [&](const std::vector<Tensor>& in) { return binary_cross_entropy_with_logits(in[0].t(), in[1], {.pos_weight = pw}); },
+      [&](const std::vector<Tensor>& in) {
+        return binary_cross_entropy_with_logits(in[0].t(), in[1], {.pos_weight = pw});
+      },
       {leaf({4, 3}), uniform_leaf({3, 4}, 0, 1)});
 }
 
@@ -393,12 +404,14 @@ TEST_CASE("kl_div gives PyTorch's values for every reduction and log_target", "[
                  {-0.0818875824868201, 0.0, 1.4214851589486324, -0.2618875824868201, 0.0, 2.2214851589486324}, 1e-14);
   CHECK(kl_div(narrow(lp, 0, 0, 1).squeeze(0), t, {.reduction = Reduction::batchmean}).item() ==
         Approx(0.5082922685406315).epsilon(1e-14));
-  CHECK(kl_div(scalar_tensor(-1, {.dtype = f64}), scalar_tensor(0.5, {.dtype = f64}), {.reduction = Reduction::batchmean})
-            .item() == Approx(0.15342640972002736).epsilon(1e-14));
+  CHECK(
+      kl_div(scalar_tensor(-1, {.dtype = f64}), scalar_tensor(0.5, {.dtype = f64}), {.reduction = Reduction::batchmean})
+          .item() == Approx(0.15342640972002736).epsilon(1e-14));
   const std::vector<double> negative = values(kl_div(lp, -t, {.reduction = Reduction::none}));
   CHECK(negative[1] == 0);
   for (std::size_t i : {0, 2, 3, 4, 5}) CHECK(std::isnan(negative[i]));
-  require_nan(kl_div(zeros({0, 3}, {.dtype = f64}), zeros({0, 3}, {.dtype = f64}), {.reduction = Reduction::batchmean}));
+  require_nan(
+      kl_div(zeros({0, 3}, {.dtype = f64}), zeros({0, 3}, {.dtype = f64}), {.reduction = Reduction::batchmean}));
 }
 
 TEST_CASE("kl_div passes gradcheck in input and target", "[loss][kl_div][gradcheck]") {
@@ -426,10 +439,13 @@ TEST_CASE("element-wise losses in f32 agree with f64", "[loss]") {
   using Loss = std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>;
   const std::vector<std::pair<std::string, Loss>> losses = {
       {"l1", [](const Tensor& a, const Tensor& b, const Tensor&) { return l1_loss(a, b); }},
-      {"smooth_l1", [](const Tensor& a, const Tensor& b, const Tensor&) { return smooth_l1_loss(a, b, {.beta = 0.5}); }},
+      {"smooth_l1",
+       [](const Tensor& a, const Tensor& b, const Tensor&) { return smooth_l1_loss(a, b, {.beta = 0.5}); }},
       {"huber", [](const Tensor& a, const Tensor& b, const Tensor&) { return huber_loss(a, b, {.delta = 0.5}); }},
-      {"bce", [](const Tensor& a, const Tensor& b, const Tensor& c) { return binary_cross_entropy(sigmoid(a), sigmoid(b), {.weight = c}); }},
-      {"bce_logits", [](const Tensor& a, const Tensor& b, const Tensor& c) {
+      {"bce", [](const Tensor& a, const Tensor& b,
+                 const Tensor& c) { return binary_cross_entropy(sigmoid(a), sigmoid(b), {.weight = c}); }},
+      {"bce_logits",
+       [](const Tensor& a, const Tensor& b, const Tensor& c) {
          return binary_cross_entropy_with_logits(a, sigmoid(b), {.pos_weight = c});
        }},
       {"kl_div", [](const Tensor& a, const Tensor& b, const Tensor&) { return kl_div(a, sigmoid(b)); }},

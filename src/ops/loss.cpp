@@ -127,9 +127,10 @@ ClassLayout check_class_target(const char* op, const Tensor& input, const Tensor
   for (std::int64_t i = 0; i < target.numel(); ++i) {
     if (t[i] == ignore_index) continue;
     if (t[i] < 0 || t[i] >= layout.classes)
-      fail<ValueError>("{}: target {} at position {} is out of range for {} classes (labels must be in [0, {}) "
-                       "or equal ignore_index {})",
-                       op, t[i], str(detail::unravel_index(i, target.shape())), layout.classes, layout.classes, ignore_index);
+      fail<ValueError>(
+          "{}: target {} at position {} is out of range for {} classes (labels must be in [0, {}) "
+          "or equal ignore_index {})",
+          op, t[i], str(detail::unravel_index(i, target.shape())), layout.classes, layout.classes, ignore_index);
     ++layout.counted;
     layout.total_weight += w.empty() ? 1.0 : w[static_cast<std::size_t>(t[i])];
   }

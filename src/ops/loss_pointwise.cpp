@@ -300,8 +300,9 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, HuberLossOptions op
               const T z = a - b, az = std::abs(z), d = static_cast<T>(delta);
               return az < d ? T(0.5) * z * z : d * (az - T(0.5) * d);
             },
-            partials(slope, [slope](auto a, auto b, auto c) { return -slope(a, b, c); }, slope_ops,
-                     [slope_ops](const Tensor& x, const Tensor& y, const Tensor& p) { return neg(slope_ops(x, y, p)); }));
+            partials(
+                slope, [slope](auto a, auto b, auto c) { return -slope(a, b, c); }, slope_ops,
+                [slope_ops](const Tensor& x, const Tensor& y, const Tensor& p) { return neg(slope_ops(x, y, p)); }));
         return detail::reduce_loss(op, losses, options.reduction);
       },
       detail::trace::inputs(input, target));
