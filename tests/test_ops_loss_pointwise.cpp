@@ -107,7 +107,8 @@ TEST_CASE("a target of another shape logs PyTorch's warning once", "[loss][mse][
   });
   for (const char* op : {"l1_loss", "smooth_l1_loss", "huber_loss"}) CHECK(other.find(op) != std::string::npos);
   CHECK(captured_stderr([&] { mse_loss(x, x); }).empty());
-  // kl_div broadcasts silently but warns about reduction mean.
+  // kl_div broadcasts silently but warns about reduction mean (once per process: this
+  // is the first kl_div with mean in this file, and ctest runs each case in its own process).
   const std::string kl = captured_stderr([&] { kl_div(zeros({3, 4}, {.dtype = f64}), ones({4}, {.dtype = f64})); });
   CHECK(kl.find("kl_div: reduction mean divides the total loss by both the batch size and the support size") !=
         std::string::npos);

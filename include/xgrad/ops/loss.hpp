@@ -10,9 +10,10 @@
 ///   binary_cross_entropy_with_logits(z, y, {.reduction = Reduction::sum, .pos_weight = pw});
 ///
 /// Operands share one floating dtype (PyTorch's type promotion is not done:
-/// mixing f32 and f64 throws DTypeError). A class weight or pos_weight gets no
-/// gradient (PyTorch implements none): one that requires grad while grad mode is
-/// on throws AutogradError, as PyTorch does.
+/// mixing f32 and f64 throws DTypeError). A weight or pos_weight gets no gradient
+/// (PyTorch implements none): one that requires grad while grad mode is on throws
+/// AutogradError, as PyTorch does. The exception is cross_entropy with class
+/// probabilities, a composition of ops in PyTorch too, whose weight gets its gradient.
 
 #include <cstdint>
 
@@ -61,7 +62,7 @@ struct BinaryCrossEntropyOptions {
 };
 
 struct BinaryCrossEntropyWithLogitsOptions {
-  Tensor weight = {};  ///< broadcast to the loss's shape; undefined: all 1
+  Tensor weight = {};  ///< broadcast to the input's shape; undefined: all 1
   Reduction reduction = Reduction::mean;
   Tensor pos_weight = {};  ///< weight of the positive term, broadcast over the input (a [C] one over the last dim)
 };
