@@ -528,12 +528,13 @@ TEST_CASE("layers refuse wrong input ranks with clear errors", "[nn][errors]") {
   XGRAD_REQUIRE_THROWS_WITH(nn::BatchNorm3d(3)(x4), ShapeError, "BatchNorm3d", "5-D");
   XGRAD_REQUIRE_THROWS_WITH(nn::BatchNorm2d(4)(x4), ShapeError, "BatchNorm2d", "expected 4 channels",
                             "[2, 3, 4, 4]");
-  XGRAD_REQUIRE_THROWS_WITH(nn::Conv2d(3, 2, {3})(x3), ShapeError, "conv2d", "4-D", "[2, 3, 4]");
+  const Tensor x2 = zeros({3, 4});  // 3-D inputs are unbatched images, 2-D ones nothing
+  XGRAD_REQUIRE_THROWS_WITH(nn::Conv2d(3, 2, {3})(x2), ShapeError, "conv2d", "4-D", "[3, 4]");
   XGRAD_REQUIRE_THROWS_WITH(nn::Conv1d(3, 2, {3})(x4), ShapeError, "conv1d", "3-D");
-  XGRAD_REQUIRE_THROWS_WITH(nn::ConvTranspose2d(3, 2, {3})(x3), ShapeError, "conv_transpose2d", "4-D");
-  XGRAD_REQUIRE_THROWS_WITH(nn::MaxPool2d({.kernel = {2}})(x3), ShapeError, "max_pool2d", "4-D");
+  XGRAD_REQUIRE_THROWS_WITH(nn::ConvTranspose2d(3, 2, {3})(x2), ShapeError, "conv_transpose2d", "4-D");
+  XGRAD_REQUIRE_THROWS_WITH(nn::MaxPool2d({.kernel = {2}})(x2), ShapeError, "max_pool2d", "4-D");
   XGRAD_REQUIRE_THROWS_WITH(nn::AvgPool1d({.kernel = {2}})(x4), ShapeError, "avg_pool1d", "3-D");
-  XGRAD_REQUIRE_THROWS_WITH(nn::AdaptiveAvgPool3d({1})(x4), ShapeError, "adaptive_avg_pool3d", "5-D");
+  XGRAD_REQUIRE_THROWS_WITH(nn::AdaptiveAvgPool3d({1})(x3), ShapeError, "adaptive_avg_pool3d", "5-D");
   XGRAD_REQUIRE_THROWS_WITH(nn::Conv2d(4, 2, {3})(x4), ShapeError, "3 channels", "expects 4");
   XGRAD_REQUIRE_THROWS_WITH(nn::Linear(5, 2)(x4), ShapeError, "linear");
 }

@@ -132,7 +132,9 @@ std::int64_t max_row_simd(const PoolRow& row, std::int64_t begin, std::int64_t e
 
 // ---- average -----------------------------------------------------------------
 
-std::int64_t avg_divisor(const Span& sd, const Span& sh, const Span& sw, bool count_include_pad) {
+std::int64_t avg_divisor(const PoolGeometry& g, const Span& sd, const Span& sh, const Span& sw,
+                         bool count_include_pad) {
+  if (g.divisor_override != 0) return g.divisor_override;
   return count_include_pad ? sd.padded * sh.padded * sw.padded
                            : (sd.end - sd.first) * (sh.end - sh.first) * (sw.end - sw.first);
 }
@@ -145,7 +147,7 @@ void avg_columns(const PoolGeometry& g, const T* plane, const std::vector<std::i
     T sum = 0;
     for (std::int64_t row : rows)
       for (std::int64_t iw = sw.first; iw < sw.end; ++iw) sum += plane[row + iw];
-    out[ow] = sum / static_cast<T>(avg_divisor(sd, sh, sw, count_include_pad));
+    out[ow] = sum / static_cast<T>(avg_divisor(g, sd, sh, sw, count_include_pad));
   }
 }
 
@@ -306,7 +308,7 @@ void avg_pool_forward(const PoolGeometry& g, bool count_include_pad, const T* in
         avg_columns(g, plane, rows, sd, sh, count_include_pad, 0, inner.begin, out);
         std::int64_t done = inner.begin;
         if constexpr (std::is_same_v<T, float>) {
-          const auto divisor = static_cast<float>(avg_divisor(sd, sh, inside, count_include_pad));
+          const auto divisor = static_cast<float>(avg_divisor(g, sd, sh, inside, count_include_pad));
           done = avg_row_simd(simd_row(g, input, p, rows), inner.begin, inner.end, divisor, out);
         }
         avg_columns(g, plane, rows, sd, sh, count_include_pad, done, g.out[2], out);
@@ -339,7 +341,9 @@ void avg_pool_forward_reference(const PoolGeometry& g, bool count_include_pad, c
             for (std::int64_t ih = lo[1]; ih < hi[1]; ++ih)
               for (std::int64_t iw = lo[2]; iw < hi[2]; ++iw)
                 sum += input[p * g.in_plane() + (id * g.in[1] + ih) * g.in[2] + iw];
-          output[o] = sum / static_cast<T>(count_include_pad ? padded_size : inside_size);
+          output[o] = sum / static_cast<T>(g.divisor_override != 0 ? g.divisor_override
+                                           : count_include_pad    ? padded_size
+                                                                  : inside_size);
         }
 }
 
@@ -355,7 +359,7 @@ void avg_pool_backward(const PoolGeometry& g, bool count_include_pad, const T* g
       for_each_output_row(g, rows, [&](const Span& sd, const Span& sh, std::int64_t o) {
         const T* grad = grad_output + p * g.out_plane() + o;
         for (std::int64_t ow = 0; ow < g.out[2]; ++ow)
-          shares[ow] = grad[ow] / static_cast<T>(avg_divisor(sd, sh, pool_span(g, 2, ow), count_include_pad));
+          shares[ow] = grad[ow] / static_cast<T>(avg_divisor(g, sd, sh, pool_span(g, 2, ow), count_include_pad));
         spread_columns(g, rows, shares, 0, inner.begin, grad_plane);
         spread_interior(g, rows, shares, inner, grad_plane);
         spread_columns(g, rows, shares, inner.end, g.out[2], grad_plane);

@@ -49,6 +49,9 @@ struct PoolGeometry {
   std::array<std::int64_t, 3> stride{1, 1, 1};
   std::array<std::int64_t, 3> padding{0, 0, 0};
   std::array<std::int64_t, 3> dilation{1, 1, 1};
+  /// Average pooling only: when nonzero, every window's sum is divided by this
+  /// instead of its size (avg_pool's divisor_override).
+  std::int64_t divisor_override = 0;
 
   std::int64_t in_plane() const { return in[0] * in[1] * in[2]; }
   std::int64_t out_plane() const { return out[0] * out[1] * out[2]; }

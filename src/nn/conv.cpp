@@ -53,6 +53,11 @@ ConvOptions expanded(const char* type, std::size_t dims, const Spatial& kernel, 
   const detail::ResolvedPadding padding = detail::resolve_padding(type, options.padding, kernel, out.stride,
                                                                   out.dilation);
   out.padding = options.padding.same ? options.padding : Padding::asymmetric(padding.begin, padding.end);
+  out.padding_mode = options.padding_mode;
+  if (out.padding_mode != "zeros" && out.padding_mode != "reflect" && out.padding_mode != "replicate" &&
+      out.padding_mode != "circular")
+    fail<ValueError>("{}: padding_mode must be \"zeros\", \"reflect\", \"replicate\" or \"circular\", got \"{}\"",
+                     type, out.padding_mode);
   return out;
 }
 
@@ -87,6 +92,7 @@ struct ConvSettings {
   const Spatial& output_padding;
   std::int64_t groups;
   bool bias;
+  std::string padding_mode = "zeros";
 };
 
 std::string conv_repr(const ConvSettings& s) {
@@ -96,6 +102,7 @@ std::string conv_repr(const ConvSettings& s) {
   if (!all_equal(s.output_padding, 0)) out += ", output_padding=" + str(s.output_padding);
   if (s.groups != 1) out += fmt::format(", groups={}", s.groups);
   if (!s.bias) out += ", bias=false";
+  if (s.padding_mode != "zeros") out += fmt::format(", padding_mode={}", s.padding_mode);
   return out;
 }
 
@@ -122,7 +129,7 @@ Tensor ConvNd::forward(const Tensor& input) { return function_(input, weight, bi
 std::string ConvNd::extra_repr() const {
   const Spatial no_output_padding(kernel_size.size(), 0);
   return conv_repr({in_channels, out_channels, kernel_size, options.stride, padding_repr(options.padding),
-                    options.dilation, no_output_padding, options.groups, bias.defined()});
+                    options.dilation, no_output_padding, options.groups, bias.defined(), options.padding_mode});
 }
 
 std::int64_t ConvNd::macs(const Tensor&, const Tensor& output) const {

@@ -408,9 +408,13 @@ std::string GraphBuilder::emit(const Record& r) {
       begin[rank - 1 - i / 2] = pads[i];
       end[rank - 1 - i / 2] = pads[i + 1];
     }
+    const std::string mode = r.get<std::string>("mode");
+    if (mode == "circular")
+      fail<ValueError>("onnx::save: pad mode \"circular\" has no ONNX form before opset 19 (Pad's \"wrap\"); "
+                       "the exporter writes opsets 13 to 17");
     proto::NodeProto& n =
         node("Pad", {in[0], ints_constant(concat(begin, end)), scalar_constant(r.get<double>("value"), x.dtype())}, out);
-    attribute(n, "mode", std::string("constant"));
+    attribute(n, "mode", mode == "replicate" ? std::string("edge") : mode);  // constant, reflect
   } else if (r.op == "local_response_norm") {
     if (r.get<std::int64_t>("size") % 2 == 0)
       fail<ValueError>("onnx::save: local_response_norm of even size {} centres its window unlike ONNX's LRN",

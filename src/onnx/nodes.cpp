@@ -231,8 +231,9 @@ Tensor flatten_node(const Args& a) {
 
 Tensor pad_node(const Args& a) {
   const Tensor& x = a.in(0);
-  if (a.attr<std::string>("mode", "constant") != "constant")
-    a.refuse("mode " + a.attr<std::string>("mode", "") + " is not supported (constant only)");
+  const std::string mode = a.attr<std::string>("mode", "constant");
+  if (mode != "constant" && mode != "reflect" && mode != "edge")
+    a.refuse("mode " + mode + " is not supported (constant, reflect and edge)");
   const Ints pads = a.opset >= 11 ? a.ints(1) : a.attr<Ints>("pads", {});
   double value = a.attr<double>("value", 0.0);
   if (a.opset >= 11 && a.has(2)) value = a.in(2).to(f64).item();
@@ -240,7 +241,10 @@ Tensor pad_node(const Args& a) {
   if (pads.size() != 2 * rank) a.refuse(fmt::format("pads has {} values for rank {}", pads.size(), rank));
   Ints from_last;
   for (std::size_t d = rank; d-- > 0;) from_last.insert(from_last.end(), {pads[d], pads[d + rank]});
-  return pad(x, from_last, value);
+  if (mode == "constant") return pad(x, from_last, value);
+  while (from_last.size() >= 2 && from_last[from_last.size() - 1] == 0 && from_last[from_last.size() - 2] == 0)
+    from_last.resize(from_last.size() - 2);  // unpadded leading dims (N, C)
+  return pad(x, from_last, mode == "edge" ? "replicate" : "reflect");
 }
 
 Tensor slice_node(const Args& a) {

@@ -25,6 +25,7 @@
 #include "ops/elementwise.hpp"
 #include "ops/spatial.hpp"
 #include "xgrad/ops/reduction.hpp"
+#include "xgrad/ops/shape.hpp"
 #include "ops/trace.hpp"
 
 namespace xgrad {
@@ -62,8 +63,8 @@ void check_operands(const char* op, std::size_t dims, const Tensor& input, const
   if (bias.defined()) detail::check_same_dtype(op, input, bias);
   const auto rank = static_cast<std::int64_t>(dims) + 2;
   if (input.dim() != rank)
-    fail<ShapeError>("{}: input must be {}-D {}, got shape {}{}", op, rank, input_layout(dims), str(input.shape()),
-                     input.dim() == rank - 1 ? " (add a batch dim with unsqueeze(0))" : "");
+    fail<ShapeError>("{}: input must be {}-D {} (or {}-D without the batch dim), got shape {}", op, rank,
+                     input_layout(dims), rank - 1, str(input.shape()));
   if (weight.dim() != rank)
     fail<ShapeError>("{}: weight must be {}-D {}, got shape {}", op, rank, weight_layout(dims, transposed),
                      str(weight.shape()));
@@ -274,14 +275,31 @@ Tensor record_conv(std::string node, Direction direction, const ConvGeometry& g,
 
 // ---- the ops ----------------------------------------------------------------------
 
+// Whether input lacks the batch dim ([C, *spatial]), which PyTorch runs as a batch of one.
+bool unbatched(const Tensor& input, std::size_t dims) {
+  return input.defined() && input.dim() == static_cast<std::int64_t>(dims + 1);
+}
+
 Tensor conv_nd(const char* op, std::size_t dims, const Tensor& input, const Tensor& weight, const Tensor& bias,
                const ConvOptions& options) {
+  if (unbatched(input, dims)) return squeeze(conv_nd(op, dims, unsqueeze(input, 0), weight, bias, options), 0);
   const detail::trace::Scope scope;
   check_operands(op, dims, input, weight, bias, options.groups, false);
   const Spatial in = spatial_sizes(input), kernel = spatial_sizes(weight);
   const Spatial stride = detail::expand_spatial(op, "stride", options.stride, dims, 1);
   const Spatial dilation = detail::expand_spatial(op, "dilation", options.dilation, dims, 1);
   const detail::ResolvedPadding padding = detail::resolve_padding(op, options.padding, kernel, stride, dilation);
+  if (options.padding_mode != "zeros") {
+    if (options.padding_mode != "reflect" && options.padding_mode != "replicate" && options.padding_mode != "circular")
+      fail<ValueError>("{}: padding_mode must be \"zeros\", \"reflect\", \"replicate\" or \"circular\", got \"{}\"",
+                       op, options.padding_mode);
+    std::vector<std::int64_t> pads;  // pad's order: from the last dim
+    for (std::size_t d = dims; d-- > 0;) pads.insert(pads.end(), {padding.begin[d], padding.end[d]});
+    ConvOptions unpadded = options;
+    unpadded.padding = {};
+    unpadded.padding_mode = "zeros";
+    return conv_nd(op, dims, pad(input, pads, options.padding_mode), weight, bias, unpadded);
+  }
   std::vector<Dim> spatial;
   for (std::size_t d = 0; d < dims; ++d)
     spatial.push_back(
@@ -299,6 +317,8 @@ Tensor conv_nd(const char* op, std::size_t dims, const Tensor& input, const Tens
 
 Tensor conv_transpose_nd(const char* op, std::size_t dims, const Tensor& input, const Tensor& weight,
                          const Tensor& bias, const ConvTransposeOptions& options) {
+  if (unbatched(input, dims))
+    return squeeze(conv_transpose_nd(op, dims, unsqueeze(input, 0), weight, bias, options), 0);
   const detail::trace::Scope scope;
   check_operands(op, dims, input, weight, bias, options.groups, true);
   const Spatial in = spatial_sizes(input), kernel = spatial_sizes(weight);

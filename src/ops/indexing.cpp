@@ -2,9 +2,10 @@
 //
 // gather and scatter_add are linear in x and src, and each other's adjoint: they
 // are recorded as detail::LinearPair maps, which makes them differentiable to any
-// order. index_select gathers with an expanded index; sort and topk compute their
+// order; so are index_select (with index_add as its adjoint, also what pad's
+// reflect / replicate / circular modes use) and cumsum. sort and topk compute their
 // indices without recording and gather the values, so their gradients are
-// gather's. cumsum is a linear pair too (its adjoint sums from the end).
+// gather's.
 
 #include "xgrad/ops/indexing.hpp"
 
@@ -15,6 +16,7 @@
 
 #include "autograd/record.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/indexing.hpp"
 #include "xgrad/ops/arithmetic.hpp"
 #include "xgrad/ops/shape.hpp"
 
@@ -153,6 +155,49 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
   return add(x, detail::apply_linear(pair, src));
 }
 
+namespace {
+
+// Slices of x along dim at the positions `index` (1-D, checked): out's line j is
+// x's line index[j]; with `add`, the adjoint: zeros of `shape` with line j of x
+// added to line index[j].
+Tensor select_lines(const Tensor& x, std::int64_t dim, const std::vector<std::int64_t>& index, const Shape& shape,
+                    bool add) {
+  Tensor out = add ? zeros(shape, {.dtype = x.dtype()}) : detail::make_tensor(shape, x.dtype());
+  if (out.numel() == 0 || x.numel() == 0) return out;
+  const auto u = static_cast<std::size_t>(dim);
+  const std::int64_t xs = x.strides()[u], os = out.strides()[u];
+  detail::visit_all(x.dtype(), [&]<class T>() {
+    const T* px = detail::element_ptr<T>(x);
+    T* po = detail::element_ptr<T>(out);
+    for_each_line(x.shape(), dim, x.strides(), out.strides(), [&](std::int64_t xo, std::int64_t oo) {
+      for (std::size_t j = 0; j < index.size(); ++j) {
+        const auto k = static_cast<std::int64_t>(j);
+        if (add)
+          po[oo + index[j] * os] += px[xo + k * xs];
+        else
+          po[oo + k * os] = px[xo + index[j] * xs];
+      }
+    });
+  });
+  return out;
+}
+
+}  // namespace
+
+namespace detail {
+
+Tensor select_positions(const Tensor& x, std::int64_t dim, std::vector<std::int64_t> positions) {
+  Shape out_shape = x.shape();
+  out_shape[static_cast<std::size_t>(dim)] = static_cast<std::int64_t>(positions.size());
+  auto pair = std::make_shared<LinearPair>(LinearPair{
+      "IndexSelectBackward", "IndexAddBackward",
+      [dim, positions, out_shape](const Tensor& v) { return select_lines(v, dim, positions, out_shape, false); },
+      [dim, positions, in_shape = x.shape()](const Tensor& g) { return select_lines(g, dim, positions, in_shape, true); }});
+  return apply_linear(pair, x);
+}
+
+}  // namespace detail
+
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
   detail::check_defined("index_select", x);
   check_index_dtype("index_select", index);
@@ -160,11 +205,13 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
     fail<ShapeError>("index_select: index must be 1-D or 0-D, got shape {}", str(index.shape()));
   const Tensor source = at_least_1d(x);
   const std::int64_t d = detail::wrap_dim("index_select", dim, source.dim());
-  Shape along(static_cast<std::size_t>(source.dim()), 1), out_shape = source.shape();
-  along[static_cast<std::size_t>(d)] = out_shape[static_cast<std::size_t>(d)] = index.numel();
-  const Tensor expanded = contiguous(expand(reshape(index, along), out_shape));
-  check_index("index_select", source, d, expanded);
-  Tensor out = gather_checked(source, d, expanded);
+  const std::int64_t size = source.shape()[static_cast<std::size_t>(d)];
+  std::vector<std::int64_t> positions = index.contiguous().to_vector<std::int64_t>();
+  for (std::size_t i = 0; i < positions.size(); ++i)
+    if (positions[i] < 0 || positions[i] >= size)
+      fail<ValueError>("index_select: index {} at position {} is out of range for dim {} of size {} (input shape {})",
+                       positions[i], i, d, size, str(x.shape()));
+  const Tensor out = detail::select_positions(source, d, std::move(positions));
   return x.dim() == 0 ? reshape(out, {}) : out;
 }
 

@@ -35,7 +35,8 @@ const char* layout(std::size_t dims) {
 void check_pool_input(const char* op, const Tensor& x, std::size_t dims) {
   detail::check_defined(op, x);
   if (x.dim() != static_cast<std::int64_t>(dims + 2))
-    fail<ShapeError>("{}: expected a {}-D input {}, got shape {}", op, dims + 2, layout(dims), str(x.shape()));
+    fail<ShapeError>("{}: expected a {}-D input {} (or {}-D without the batch dim), got shape {}", op, dims + 2,
+                     layout(dims), dims + 1, str(x.shape()));
   for (std::size_t d = 2; d < dims + 2; ++d)
     if (x.shape()[d] == 0) fail<ShapeError>("{}: input {} has an empty spatial dim {}", op, str(x.shape()), d);
   detail::check_floating(op, x);
@@ -205,8 +206,11 @@ PoolWithIndices max_pool(const char* op, const char* node, std::size_t dims, con
 Tensor avg_pool(const char* op, const char* node, std::size_t dims, const Tensor& x, const AvgPoolOptions& options) {
   const detail::trace::Scope scope;
   const Spatial no_dilation{1};
-  const kernels::PoolGeometry g =
+  kernels::PoolGeometry g =
       plan_pool(op, x, dims, {options.kernel, options.stride, options.padding, no_dilation, options.ceil_mode});
+  if (options.divisor_override && *options.divisor_override == 0)
+    fail<ValueError>("{}: divisor_override must be nonzero, got 0", op);
+  g.divisor_override = options.divisor_override.value_or(0);
   const bool include_pad = options.count_include_pad;
   // Linear in x: the forward and its backward are an adjoint pair (apply_linear
   // records each with the other as its backward).
@@ -235,6 +239,7 @@ Tensor avg_pool(const char* op, const char* node, std::size_t dims, const Tensor
   if (scope.recording()) {
     detail::trace::Attributes window = window_attributes(g, dims, options.ceil_mode);
     window.emplace_back("count_include_pad", std::int64_t{include_pad});
+    window.emplace_back("divisor_override", g.divisor_override);
     scope.record("avg_pool", {x}, out, std::move(window));
   }
   return out;
@@ -294,49 +299,100 @@ PoolWithIndices adaptive_max_pool(const char* op, const char* node, std::size_t 
 
 }  // namespace
 
+namespace {
+
+// PyTorch's unbatched pooling: an input without its batch dim ([C, *spatial], dims + 1
+// dims) is pooled as a batch of one.
+bool unbatched(const Tensor& input, std::size_t dims) {
+  return input.defined() && input.dim() == static_cast<std::int64_t>(dims + 1);
+}
+
+template <class Pool>
+PoolWithIndices maybe_unbatched(const Tensor& input, std::size_t dims, Pool pool) {
+  if (!unbatched(input, dims)) return pool(input);
+  const PoolWithIndices batched = pool(unsqueeze(input, 0));
+  return {squeeze(batched.values, 0), batched.indices.defined() ? squeeze(batched.indices, 0) : Tensor()};
+}
+
+PoolWithIndices max_pool_any(const char* op, const char* node, std::size_t dims, const Tensor& input,
+                             const MaxPoolOptions& options, bool return_indices) {
+  return maybe_unbatched(input, dims, [&](const Tensor& x) { return max_pool(op, node, dims, x, options, return_indices); });
+}
+
+Tensor avg_pool_any(const char* op, const char* node, std::size_t dims, const Tensor& input,
+                    const AvgPoolOptions& options) {
+  if (unbatched(input, dims)) return squeeze(avg_pool(op, node, dims, unsqueeze(input, 0), options), 0);
+  return avg_pool(op, node, dims, input, options);
+}
+
+Tensor adaptive_avg_pool_any(const char* op, const char* node, std::size_t dims, const Tensor& input,
+                             const Spatial& output_size) {
+  if (unbatched(input, dims)) return squeeze(adaptive_avg_pool(op, node, dims, unsqueeze(input, 0), output_size), 0);
+  return adaptive_avg_pool(op, node, dims, input, output_size);
+}
+
+PoolWithIndices adaptive_max_pool_any(const char* op, const char* node, std::size_t dims, const Tensor& input,
+                                      const Spatial& output_size) {
+  return maybe_unbatched(input, dims, [&](const Tensor& x) { return adaptive_max_pool(op, node, dims, x, output_size); });
+}
+
+}  // namespace
+
 Tensor max_pool1d(const Tensor& input, const MaxPool1dOptions& options) {
-  return max_pool("max_pool1d", "MaxPool1dBackward", 1, input, options, false).values;
+  return max_pool_any("max_pool1d", "MaxPool1dBackward", 1, input, options, false).values;
 }
 Tensor max_pool2d(const Tensor& input, const MaxPool2dOptions& options) {
-  return max_pool("max_pool2d", "MaxPool2dBackward", 2, input, options, false).values;
+  return max_pool_any("max_pool2d", "MaxPool2dBackward", 2, input, options, false).values;
 }
 Tensor max_pool3d(const Tensor& input, const MaxPool3dOptions& options) {
-  return max_pool("max_pool3d", "MaxPool3dBackward", 3, input, options, false).values;
+  return max_pool_any("max_pool3d", "MaxPool3dBackward", 3, input, options, false).values;
 }
 PoolWithIndices max_pool1d_with_indices(const Tensor& input, const MaxPool1dOptions& options) {
-  return max_pool("max_pool1d_with_indices", "MaxPool1dBackward", 1, input, options, true);
+  return max_pool_any("max_pool1d_with_indices", "MaxPool1dBackward", 1, input, options, true);
 }
 PoolWithIndices max_pool2d_with_indices(const Tensor& input, const MaxPool2dOptions& options) {
-  return max_pool("max_pool2d_with_indices", "MaxPool2dBackward", 2, input, options, true);
+  return max_pool_any("max_pool2d_with_indices", "MaxPool2dBackward", 2, input, options, true);
 }
 PoolWithIndices max_pool3d_with_indices(const Tensor& input, const MaxPool3dOptions& options) {
-  return max_pool("max_pool3d_with_indices", "MaxPool3dBackward", 3, input, options, true);
+  return max_pool_any("max_pool3d_with_indices", "MaxPool3dBackward", 3, input, options, true);
 }
 
 Tensor avg_pool1d(const Tensor& input, const AvgPool1dOptions& options) {
-  return avg_pool("avg_pool1d", "AvgPool1dBackward", 1, input, options);
+  return avg_pool_any("avg_pool1d", "AvgPool1dBackward", 1, input, options);
 }
 Tensor avg_pool2d(const Tensor& input, const AvgPool2dOptions& options) {
-  return avg_pool("avg_pool2d", "AvgPool2dBackward", 2, input, options);
+  return avg_pool_any("avg_pool2d", "AvgPool2dBackward", 2, input, options);
 }
 Tensor avg_pool3d(const Tensor& input, const AvgPool3dOptions& options) {
-  return avg_pool("avg_pool3d", "AvgPool3dBackward", 3, input, options);
+  return avg_pool_any("avg_pool3d", "AvgPool3dBackward", 3, input, options);
 }
 
 Tensor adaptive_avg_pool1d(const Tensor& input, const Spatial& output_size) {
-  return adaptive_avg_pool("adaptive_avg_pool1d", "AdaptiveAvgPool1dBackward", 1, input, output_size);
+  return adaptive_avg_pool_any("adaptive_avg_pool1d", "AdaptiveAvgPool1dBackward", 1, input, output_size);
 }
 Tensor adaptive_avg_pool2d(const Tensor& input, const Spatial& output_size) {
-  return adaptive_avg_pool("adaptive_avg_pool2d", "AdaptiveAvgPool2dBackward", 2, input, output_size);
+  return adaptive_avg_pool_any("adaptive_avg_pool2d", "AdaptiveAvgPool2dBackward", 2, input, output_size);
 }
 Tensor adaptive_avg_pool3d(const Tensor& input, const Spatial& output_size) {
-  return adaptive_avg_pool("adaptive_avg_pool3d", "AdaptiveAvgPool3dBackward", 3, input, output_size);
+  return adaptive_avg_pool_any("adaptive_avg_pool3d", "AdaptiveAvgPool3dBackward", 3, input, output_size);
+}
+Tensor adaptive_max_pool1d(const Tensor& input, const Spatial& output_size) {
+  return adaptive_max_pool_any("adaptive_max_pool1d", "AdaptiveMaxPool1dBackward", 1, input, output_size).values;
 }
 Tensor adaptive_max_pool2d(const Tensor& input, const Spatial& output_size) {
-  return adaptive_max_pool("adaptive_max_pool2d", "AdaptiveMaxPool2dBackward", 2, input, output_size).values;
+  return adaptive_max_pool_any("adaptive_max_pool2d", "AdaptiveMaxPool2dBackward", 2, input, output_size).values;
+}
+Tensor adaptive_max_pool3d(const Tensor& input, const Spatial& output_size) {
+  return adaptive_max_pool_any("adaptive_max_pool3d", "AdaptiveMaxPool3dBackward", 3, input, output_size).values;
+}
+PoolWithIndices adaptive_max_pool1d_with_indices(const Tensor& input, const Spatial& output_size) {
+  return adaptive_max_pool_any("adaptive_max_pool1d_with_indices", "AdaptiveMaxPool1dBackward", 1, input, output_size);
 }
 PoolWithIndices adaptive_max_pool2d_with_indices(const Tensor& input, const Spatial& output_size) {
-  return adaptive_max_pool("adaptive_max_pool2d_with_indices", "AdaptiveMaxPool2dBackward", 2, input, output_size);
+  return adaptive_max_pool_any("adaptive_max_pool2d_with_indices", "AdaptiveMaxPool2dBackward", 2, input, output_size);
+}
+PoolWithIndices adaptive_max_pool3d_with_indices(const Tensor& input, const Spatial& output_size) {
+  return adaptive_max_pool_any("adaptive_max_pool3d_with_indices", "AdaptiveMaxPool3dBackward", 3, input, output_size);
 }
 
 Tensor global_avg_pool(const Tensor& input) {

@@ -2,7 +2,8 @@
 """Reference cases of pooling.hpp: max / avg pooling 1-3-D over kernels, strides, padding,
 dilation, ceil_mode (including the clipped-window cases PyTorch accepts), count_include_pad;
 max pooling's indices; adaptive avg pooling 1-3-D and adaptive max 2-D with uneven windows;
-global average pooling. Values are distinct (no ties), so max pooling's gradient is unique.
+global average pooling; divisor_override; adaptive max pooling 1-3-D; inputs without the
+batch dim. Values are distinct (no ties), so max pooling's gradient is unique.
 Writes pool.safetensors."""
 import torch.nn.functional as F
 
@@ -23,11 +24,12 @@ def max_pool(d, shape, kernel, stride=None, padding=0, dilation=1, ceil_mode=Fal
                 options=options)
 
 
-def avg_pool(d, shape, kernel, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+def avg_pool(d, shape, kernel, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor=None):
     options = {"kernel": kernel, "stride": stride if stride is not None else [], "padding": padding,
-               "ceil_mode": ceil_mode, "count_include_pad": count_include_pad}
+               "ceil_mode": ceil_mode, "count_include_pad": count_include_pad, "divisor_override": divisor}
+    extra = {} if d == 1 else {"divisor_override": divisor}  # avg_pool1d has no divisor_override
     family.case(f"avg_pool{d}d", [distinct(*shape)],
-                lambda x: AVG[d](x, kernel, stride, padding, ceil_mode, count_include_pad), options=options)
+                lambda x: AVG[d](x, kernel, stride, padding, ceil_mode, count_include_pad, **extra), options=options)
 
 
 max_pool(1, (2, 3, 9), 3, 2)
@@ -63,4 +65,22 @@ for shape, size in [((2, 3, 7, 9), [3, 4]), ((1, 2, 5, 5), [5, 2]), ((2, 2, 6, 6
 for shape in [(2, 3, 5, 4), (1, 4, 3), (2, 2, 3, 2, 3)]:
     family.case("global_avg_pool", [distinct(*shape)],
                 lambda x: x.mean(dim=tuple(range(2, x.dim()))))
+# divisor_override, adaptive max pooling in 1-D and 3-D, inputs without the batch dim
+avg_pool(2, (2, 2, 7, 6), 3, 2, padding=1, divisor=4)
+avg_pool(2, (1, 2, 5, 5), 2, 2, ceil_mode=True, divisor=3, count_include_pad=False)
+avg_pool(3, (1, 2, 4, 5, 4), 2, divisor=5)
+for d, shape, size in [(1, (2, 3, 10), [4]), (1, (1, 2, 7), [3]), (3, (1, 2, 5, 6, 7), [2, 3, 4]), (3, (2, 1, 4, 4, 4), [4, 1, 2])]:
+    ADAPTIVE_MAX = {1: F.adaptive_max_pool1d, 3: F.adaptive_max_pool3d}
+    family.case(f"adaptive_max_pool{d}d", [distinct(*shape)], lambda x: ADAPTIVE_MAX[d](x, size),
+                options={"output_size": size})
+    family.case(f"adaptive_max_pool{d}d_with_indices", [distinct(*shape)],
+                lambda x: ADAPTIVE_MAX[d](x, size, return_indices=True), options={"output_size": size})
+max_pool(2, (3, 7, 7), 3, 2, padding=1)
+max_pool(1, (2, 9), 3, 2, indices=True)
+avg_pool(2, (2, 6, 5), 2, 1, padding=1, count_include_pad=False)
+avg_pool(3, (2, 4, 4, 4), 2)
+family.case("adaptive_avg_pool2d", [distinct(3, 5, 7)], lambda x: F.adaptive_avg_pool2d(x, [2, 3]),
+            options={"output_size": [2, 3]})
+family.case("adaptive_max_pool2d_with_indices", [distinct(2, 6, 5)],
+            lambda x: F.adaptive_max_pool2d(x, [3, 2], return_indices=True), options={"output_size": [3, 2]})
 family.write()

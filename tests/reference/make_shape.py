@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Reference cases of shape.hpp: reshape (with -1), view, flatten, transpose, permute, squeeze
 (all and one dim), unsqueeze, expand (with -1), narrow, slice (with steps), select (negative
-index), contiguous, cat, stack, constant pad (several dims, negative pads that crop).
+index), contiguous, cat, stack, constant pad (several dims, negative pads that crop), pad in
+modes reflect, replicate and circular over 1-3 trailing dims.
 Writes shape.safetensors."""
 import torch
 import torch.nn.functional as F
@@ -40,4 +41,10 @@ for shapes, d in [([(2, 3), (2, 3)], 0), ([(3,), (3,), (3,)], 1), ([(2, 2), (2, 
 for shape, pads, value in [((2, 3), [1, 2], 0.0), ((1, 2, 3, 4), [1, 0, 2, 1], 0.5), ((2, 5), [-1, 2], 0.0),
                            ((2, 2, 3), [0, 1, 1, 1, 2, 0], -1.0)]:
     family.case("pad", [randn(*shape)], lambda x: F.pad(x, pads, value=value), options={"pads": pads, "value": value})
+for shape, pads, mode in [((2, 3, 5), [2, 1], "reflect"), ((1, 2, 4, 5), [1, 2, 3, 0], "reflect"),
+                          ((1, 1, 3, 3, 4), [1, 1, 2, 2, 0, 1], "reflect"), ((2, 3, 5), [3, 0], "replicate"),
+                          ((1, 2, 3, 4), [2, 2, 1, 4], "replicate"), ((1, 2, 2, 3, 2), [1, 0, 0, 2, 3, 1], "replicate"),
+                          ((2, 2, 5), [2, 5], "circular"), ((1, 2, 4, 3), [1, 3, 2, 1], "circular"),
+                          ((3, 4), [1, 2], "reflect"), ((1, 2, 3, 3), [0, 2, 1, 1], "circular")]:
+    family.case("pad_mode", [randn(*shape)], lambda x: F.pad(x, pads, mode=mode), options={"pads": pads, "mode": mode})
 family.write()

@@ -19,7 +19,7 @@ Padding padding_of(const Options& o) {
 
 ConvOptions conv_options(const Options& o) {
   return {.stride = ints(o.at("stride")), .padding = padding_of(o.at("padding")), .dilation = ints(o.at("dilation")),
-          .groups = o.at("groups").get<std::int64_t>()};
+          .groups = o.at("groups").get<std::int64_t>(), .padding_mode = o.at("padding_mode").get<std::string>()};
 }
 
 ConvTransposeOptions transpose_options(const Options& o) {

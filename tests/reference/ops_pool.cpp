@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
+
 #include "reference/runner.hpp"
 
 using namespace xgrad;
@@ -15,8 +17,10 @@ MaxPoolOptions max_options(const Options& o) {
 }
 
 AvgPoolOptions avg_options(const Options& o) {
+  const Options& divisor = o.at("divisor_override");
   return {.kernel = ints(o.at("kernel")), .stride = ints(o.at("stride")), .padding = ints(o.at("padding")),
-          .ceil_mode = o.at("ceil_mode").get<bool>(), .count_include_pad = o.at("count_include_pad").get<bool>()};
+          .ceil_mode = o.at("ceil_mode").get<bool>(), .count_include_pad = o.at("count_include_pad").get<bool>(),
+          .divisor_override = divisor.is_null() ? std::nullopt : std::optional(divisor.get<std::int64_t>())};
 }
 
 Outputs both(const PoolWithIndices& p) { return {p.values, p.indices}; }
@@ -43,6 +47,18 @@ TEST_CASE("reference: pool", "[reference][pool]") {
        [](const Inputs& in, const Options& o) { return Outputs{adaptive_avg_pool2d(in[0], ints(o.at("output_size")))}; }},
       {"adaptive_avg_pool3d",
        [](const Inputs& in, const Options& o) { return Outputs{adaptive_avg_pool3d(in[0], ints(o.at("output_size")))}; }},
+      {"adaptive_max_pool1d",
+       [](const Inputs& in, const Options& o) { return Outputs{adaptive_max_pool1d(in[0], ints(o.at("output_size")))}; }},
+      {"adaptive_max_pool3d",
+       [](const Inputs& in, const Options& o) { return Outputs{adaptive_max_pool3d(in[0], ints(o.at("output_size")))}; }},
+      {"adaptive_max_pool1d_with_indices",
+       [](const Inputs& in, const Options& o) {
+         return both(adaptive_max_pool1d_with_indices(in[0], ints(o.at("output_size"))));
+       }},
+      {"adaptive_max_pool3d_with_indices",
+       [](const Inputs& in, const Options& o) {
+         return both(adaptive_max_pool3d_with_indices(in[0], ints(o.at("output_size"))));
+       }},
       {"adaptive_max_pool2d",
        [](const Inputs& in, const Options& o) { return Outputs{adaptive_max_pool2d(in[0], ints(o.at("output_size")))}; }},
       {"adaptive_max_pool2d_with_indices",

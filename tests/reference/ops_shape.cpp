@@ -41,6 +41,9 @@ TEST_CASE("reference: shape", "[reference][shape]") {
       {"contiguous", [](const Inputs& in, const Options&) { return Outputs{contiguous(transpose(in[0], 0, 1))}; }},
       {"cat", [](const Inputs& in, const Options& o) { return Outputs{cat(in, integer(o, "dim"))}; }},
       {"stack", [](const Inputs& in, const Options& o) { return Outputs{stack(in, integer(o, "dim"))}; }},
+      {"pad_mode", [](const Inputs& in, const Options& o) {
+         return Outputs{pad(in[0], ints(o.at("pads")), o.at("mode").get<std::string>())};
+       }},
       {"pad", [](const Inputs& in, const Options& o) {
          return Outputs{pad(in[0], ints(o.at("pads")), o.at("value").get<double>())};
        }},

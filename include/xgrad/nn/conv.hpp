@@ -8,7 +8,7 @@
 ///       xgrad::ConvTranspose2dOptions{.stride = {2}, .padding = {1}});
 ///
 /// One value of kernel_size, stride, padding or dilation applies to every
-/// spatial dim. Inputs carry a batch dim ([N, C, *spatial]). Weights and biases
+/// spatial dim. Inputs are [N, C, *spatial] or, unbatched, [C, *spatial]. Weights and biases
 /// are initialised as torch's (init::default_init_), so state_dicts and seeded
 /// models line up with PyTorch's layouts.
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string_view>
+#include <string>
 #include <vector>
 
 #include "xgrad/tensor.hpp"
@@ -49,6 +50,9 @@ struct ConvOptions {
   Padding padding = {};
   Spatial dilation = {1};
   std::int64_t groups = 1;
+  /// What the padding holds: "zeros", or "reflect", "replicate", "circular" (the
+  /// input padded with pad(x, ..., mode) first, as torch.nn.Conv*d's padding_mode).
+  std::string padding_mode = "zeros";
 };
 using Conv1dOptions = ConvOptions;
 using Conv2dOptions = ConvOptions;

@@ -1,7 +1,7 @@
 #pragma once
 /// \file ops/pooling.hpp
-/// Max, average and adaptive pooling over NCL, NCHW and NCDHW tensors (a batch
-/// dim is required).
+/// Max, average and adaptive pooling over NCL, NCHW and NCDHW tensors, or the same
+/// without the batch dim (CL, CHW, CDHW: pooled as a batch of one, as PyTorch).
 ///
 ///   Tensor p = xgrad::max_pool2d(x, {.kernel = {2, 2}});              // stride = kernel
 ///   Tensor a = xgrad::avg_pool2d(x, {.kernel = {3}, .stride = {2}, .padding = {1}});
@@ -17,6 +17,7 @@
 /// as PyTorch's CPU kernels do. Padded positions never win.
 
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "xgrad/ops/conv.hpp"
@@ -41,6 +42,8 @@ struct AvgPoolOptions {
   Spatial padding = {0};
   bool ceil_mode = false;
   bool count_include_pad = true;  ///< divide by the full window, padding included
+  /// Divide every window's sum by this instead (nonzero), as PyTorch's divisor_override.
+  std::optional<std::int64_t> divisor_override = std::nullopt;
 };
 using AvgPool1dOptions = AvgPoolOptions;
 using AvgPool2dOptions = AvgPoolOptions;
@@ -69,8 +72,12 @@ Tensor avg_pool3d(const Tensor& input, const AvgPool3dOptions& options);
 Tensor adaptive_avg_pool1d(const Tensor& input, const Spatial& output_size);
 Tensor adaptive_avg_pool2d(const Tensor& input, const Spatial& output_size);
 Tensor adaptive_avg_pool3d(const Tensor& input, const Spatial& output_size);
+Tensor adaptive_max_pool1d(const Tensor& input, const Spatial& output_size);
 Tensor adaptive_max_pool2d(const Tensor& input, const Spatial& output_size);
+Tensor adaptive_max_pool3d(const Tensor& input, const Spatial& output_size);
+PoolWithIndices adaptive_max_pool1d_with_indices(const Tensor& input, const Spatial& output_size);
 PoolWithIndices adaptive_max_pool2d_with_indices(const Tensor& input, const Spatial& output_size);
+PoolWithIndices adaptive_max_pool3d_with_indices(const Tensor& input, const Spatial& output_size);
 
 /// Mean over every spatial dim: [N, C, *spatial] -> [N, C].
 Tensor global_avg_pool(const Tensor& input);

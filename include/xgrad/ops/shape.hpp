@@ -4,6 +4,7 @@
 /// flow through them; cat and stack copy.
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "xgrad/tensor.hpp"
@@ -33,5 +34,12 @@ Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
 /// pairs starting from the last dim ({left, right, top, bottom, ...}); negative
 /// amounts crop.
 Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value = 0.0);
+/// torch.nn.functional.pad with a mode: "constant" (with `value`), "reflect"
+/// (mirrored without repeating the edge; each pad < the dim's size), "replicate"
+/// (the edge repeated; the dim must not be empty) or "circular" (wrapped around;
+/// each pad <= the dim's size). The non-constant modes take non-negative pads,
+/// for any number of trailing dims (PyTorch limits them to 1-3 dims of a 2-5-D
+/// input); their gradient adds each output's gradient to the element it copies.
+Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, std::string_view mode, double value = 0.0);
 
 }  // namespace xgrad
