@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/simd.hpp"
 #include "util/parallel.hpp"
@@ -202,6 +203,134 @@ void batch_norm_backward(const NormLayout& layout, bool training, const T* dy, c
   });
 }
 
+// ---- group norm ----------------------------------------------------------------------
+
+namespace {
+
+// Channels of at least this many elements run the SIMD loops one channel at a
+// time; shorter ones (layer norm's, S = 1) run plain loops over the row.
+constexpr std::int64_t kMinSimdRun = 16;
+
+ChannelRuns contiguous_run(std::int64_t length) { return {1, length, length}; }
+
+}  // namespace
+
+template <class T>
+void group_norm_forward(const GroupNormLayout& layout, const T* x, const T* gamma, const T* beta, double eps, T* y,
+                        T* mean, T* var, T* invstd) {
+  const std::int64_t K = layout.channels_per_group(), S = layout.spatial, L = layout.row_length();
+  const auto n = static_cast<double>(L);
+  for_each_item(layout.rows(), L, [&](std::int64_t r) {
+    const T* xr = x + r * L;
+    T* yr = y + r * L;
+    const double m = channel_sum(xr, contiguous_run(L)) / n;
+    // As batch_norm_train_forward: deviations from the mean rounded to T, corrected.
+    const T center = static_cast<T>(m);
+    const double offset = m - static_cast<double>(center);
+    const double v = std::max(0.0, channel_squared_deviation(xr, contiguous_run(L), center) / n - offset * offset);
+    const double inv = 1.0 / std::sqrt(v + eps);
+    const std::int64_t first = (r % layout.groups) * K;  // the row's first channel
+    if (S >= kMinSimdRun) {
+      for (std::int64_t k = 0; k < K; ++k) {
+        const std::int64_t c = first + k;
+        const ChannelAffine<T> affine{center, static_cast<T>(gamma_of(gamma, c) * inv), beta ? beta[c] : T(0)};
+        channel_affine(xr + k * S, contiguous_run(S), affine, yr + k * S);
+      }
+    } else {
+      const T tinv = static_cast<T>(inv);
+      for (std::int64_t k = 0; k < K; ++k) {
+        const T scale = gamma_of(gamma, first + k) * tinv, shift = beta ? beta[first + k] : T(0);
+        for (std::int64_t s = 0; s < S; ++s) yr[k * S + s] = (xr[k * S + s] - center) * scale + shift;
+      }
+    }
+    mean[r] = center;
+    if (var) var[r] = static_cast<T>(v);
+    invstd[r] = static_cast<T>(inv);
+  });
+}
+
+template <class T>
+void group_norm_backward(const GroupNormLayout& layout, const T* dy, const T* x, const T* mean, const T* invstd,
+                         const T* gamma, T* dx, T* dgamma, T* dbeta) {
+  const std::int64_t N = layout.batch, C = layout.channels, G = layout.groups;
+  const std::int64_t K = layout.channels_per_group(), S = layout.spatial, L = layout.row_length();
+  const bool long_runs = S >= kMinSimdRun;
+  if (dx) {
+    for_each_item(layout.rows(), L, [&](std::int64_t r) {
+      const std::int64_t offset = r * L, first = (r % G) * K;
+      const T m = mean[r];
+      // sum gamma dy and sum gamma dy (x - mean) over the row.
+      double a = 0, b = 0;
+      for (std::int64_t k = 0; k < K; ++k) {
+        const double g = gamma_of(gamma, first + k);
+        const std::int64_t at = offset + k * S;
+        ChannelGradSums sums;
+        if (long_runs) {
+          sums = channel_grad_sums(dy + at, x + at, contiguous_run(S), m);
+        } else {
+          for (std::int64_t s = 0; s < S; ++s) {
+            sums.dy += dy[at + s];
+            sums.dy_xc += static_cast<double>(dy[at + s]) * (static_cast<double>(x[at + s]) - static_cast<double>(m));
+          }
+        }
+        a += g * sums.dy;
+        b += g * sums.dy_xc;
+      }
+      // invstd * (gamma dy - mean(gamma dy) - xhat mean(gamma dy xhat)), with xhat = (x - mean) invstd:
+      // invstd gamma dy - invstd^3 mean(gamma dy (x - mean)) (x - mean) - invstd mean(gamma dy).
+      const double inv = invstd[r];
+      const T x_scale = static_cast<T>(-inv * inv * inv * b / static_cast<double>(L));
+      const T shift = static_cast<T>(-inv * a / static_cast<double>(L));
+      for (std::int64_t k = 0; k < K; ++k) {
+        const std::int64_t at = offset + k * S;
+        const T dy_scale = static_cast<T>(gamma_of(gamma, first + k) * inv);
+        if (long_runs) {
+          channel_grad_input(dy + at, x + at, contiguous_run(S), ChannelGradInput<T>{m, dy_scale, x_scale, shift},
+                             dx + at);
+        } else {
+          for (std::int64_t s = 0; s < S; ++s) dx[at + s] = dy[at + s] * dy_scale + (x[at + s] - m) * x_scale + shift;
+        }
+      }
+    });
+  }
+  if (!dgamma && !dbeta) return;
+  if (long_runs) {
+    for_each_item(C, N * S, [&](std::int64_t c) {
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (std::int64_t n = 0; n < N; ++n) {
+        const std::int64_t r = n * G + c / K, at = (n * C + c) * S;
+        const ChannelGradSums sums = channel_grad_sums(dy + at, x + at, contiguous_run(S), mean[r]);
+        sum_dy += sums.dy;
+        sum_dy_xhat += sums.dy_xc * static_cast<double>(invstd[r]);
+      }
+      if (dbeta) dbeta[c] = static_cast<T>(sum_dy);
+      if (dgamma) dgamma[c] = static_cast<T>(sum_dy_xhat);
+    });
+    return;
+  }
+  // Short runs: blocks of channels, each summed over the samples in row-major order.
+  const std::int64_t grain = std::max<std::int64_t>(64, kMinElementsPerTask / std::max<std::int64_t>(1, N * S));
+  detail::parallel_for(0, C, grain, [&](std::int64_t lo, std::int64_t hi) {
+    std::vector<double> sum_dy(static_cast<std::size_t>(hi - lo), 0.0), sum_dy_xhat(sum_dy.size(), 0.0);
+    for (std::int64_t n = 0; n < N; ++n)
+      for (std::int64_t c = lo; c < hi; ++c) {
+        const std::int64_t r = n * G + c / K, at = (n * C + c) * S;
+        const double m = mean[r], inv = invstd[r];
+        double a = 0, b = 0;
+        for (std::int64_t s = 0; s < S; ++s) {
+          a += dy[at + s];
+          b += static_cast<double>(dy[at + s]) * (static_cast<double>(x[at + s]) - m);
+        }
+        sum_dy[static_cast<std::size_t>(c - lo)] += a;
+        sum_dy_xhat[static_cast<std::size_t>(c - lo)] += b * inv;
+      }
+    for (std::int64_t c = lo; c < hi; ++c) {
+      if (dbeta) dbeta[c] = static_cast<T>(sum_dy[static_cast<std::size_t>(c - lo)]);
+      if (dgamma) dgamma[c] = static_cast<T>(sum_dy_xhat[static_cast<std::size_t>(c - lo)]);
+    }
+  });
+}
+
 // ---- local response norm -----------------------------------------------------------
 
 template <class T>
@@ -267,6 +396,9 @@ void local_response_norm_backward(const NormLayout& layout, const LrnWindow& win
   template void channel_sums<T>(const NormLayout&, const T*, T*);                                                     \
   template void batch_norm_eval_forward<T>(const NormLayout&, const T*, const T*, const T*, const T*, const T*, T*);  \
   template void batch_norm_backward<T>(const NormLayout&, bool, const T*, const T*, const T*, const T*, const T*, T*, \
+                                       T*, T*);                                                                       \
+  template void group_norm_forward<T>(const GroupNormLayout&, const T*, const T*, const T*, double, T*, T*, T*, T*);  \
+  template void group_norm_backward<T>(const GroupNormLayout&, const T*, const T*, const T*, const T*, const T*, T*,   \
                                        T*, T*);                                                                       \
   template void negative_power_reference<T>(const T*, std::int64_t, T, T*);                                           \
   template void local_response_norm_forward<T>(const NormLayout&, const LrnWindow&, const T*, T*, T*, T*);            \
