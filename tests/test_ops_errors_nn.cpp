@@ -6,7 +6,7 @@
 // (floating) targets of the input's shape; label_smoothing < 0 (PyTorch 1.13 only
 // checks <= 1); mse_loss of broadcastable but unequal shapes (PyTorch warns) and of
 // mixed f32 / f64 or integer / floating operands; batch_norm with only one of
-// running_mean and running_var; local_response_norm of an integer input;
+// running_mean and running_var, and instance_norm too; local_response_norm of an integer input;
 // interpolate of a 3-D or 5-D input with mode "nearest" (PyTorch's 1-D and 3-D
 // resizing) and modes other than "nearest" and "bilinear" (e.g. "bicubic").
 // PyTorch refuses, xgrad accepts: local_response_norm of a 2-D input [N, C]

@@ -140,6 +140,17 @@ TEST_CASE("group, layer and instance norm agree where they coincide", "[norm][va
                  values(batch_norm(x.narrow(0, 1, 1), {}, {}, w, b, {.training = true})), 1e-12);
 }
 
+TEST_CASE("the norms of an empty batch are empty, and so are their input gradients", "[norm][values]") {
+  const Tensor x = zeros({0, 4, 3}, {.dtype = f64, .requires_grad = true});
+  const Tensor w = ones({4}, {.dtype = f64, .requires_grad = true});
+  const Tensor y = group_norm(x, 2, w, {});
+  REQUIRE(y.shape() == Shape{0, 4, 3});
+  const auto g = autograd::grad({y}, {x, w}, {zeros({0, 4, 3}, {.dtype = f64})});
+  REQUIRE(g[0].shape() == Shape{0, 4, 3});
+  require_values(g[1], {0, 0, 0, 0});
+  REQUIRE(layer_norm(x, {4, 3}).shape() == Shape{0, 4, 3});
+}
+
 TEST_CASE("the norms read non-contiguous inputs and parameters", "[norm][views]") {
   manual_seed(31);
   const Tensor x = randn({5, 4, 3}, {.dtype = f64}).transpose(0, 2);  // [3, 4, 5]
@@ -175,17 +186,25 @@ TEST_CASE("the norms in f32 agree with f64 on short and long runs", "[norm][f32]
       REQUIRE(max_relative_difference(values(g32[1]), values(g64[1])) < 1e-4);
     }
   }
-  const Tensor x = randn({64, 300}, {.dtype = f64}) * 2.0 - 1.0;
-  const Tensor w = randn({300}, {.dtype = f64});
-  const Tensor x32 = x.to(f32).requires_grad_(true), w32 = w.to(f32).requires_grad_(true);
-  const Tensor x64 = x.clone().requires_grad_(true), w64 = w.clone().requires_grad_(true);
-  const Tensor y32 = layer_norm(x32, {300}, w32, {}), y64 = layer_norm(x64, {300}, w64, {});
-  REQUIRE(max_relative_difference(values(y32), values(y64)) < 1e-5);
-  const Tensor gy = randn({64, 300}, {.dtype = f64});
-  const auto g32 = autograd::grad({y32}, {x32, w32}, {gy.to(f32)});
-  const auto g64 = autograd::grad({y64}, {x64, w64}, {gy});
-  REQUIRE(max_relative_difference(values(g32[0]), values(g64[0])) < 1e-4);
-  REQUIRE(max_relative_difference(values(g32[1]), values(g64[1])) < 1e-4);
+  // Wide rows; and many rows, whose weight gradient four threads sum in chunks.
+  ThreadCountGuard threads;
+  set_num_threads(4);
+  for (const Shape& shape : {Shape{64, 300}, Shape{3000, 48}}) {
+    INFO("shape " << shape_to_string(shape));
+    const std::int64_t D = shape[1];
+    const Tensor x = randn(shape, {.dtype = f64}) * 2.0 - 1.0;
+    const Tensor w = randn({D}, {.dtype = f64}), b = randn({D}, {.dtype = f64});
+    const Tensor x32 = x.to(f32).requires_grad_(true), w32 = w.to(f32).requires_grad_(true);
+    const Tensor b32 = b.to(f32).requires_grad_(true);
+    const Tensor x64 = x.clone().requires_grad_(true), w64 = w.clone().requires_grad_(true);
+    const Tensor b64 = b.clone().requires_grad_(true);
+    const Tensor y32 = layer_norm(x32, {D}, w32, b32), y64 = layer_norm(x64, {D}, w64, b64);
+    REQUIRE(max_relative_difference(values(y32), values(y64)) < 1e-5);
+    const Tensor gy = randn(shape, {.dtype = f64});
+    const auto g32 = autograd::grad({y32}, {x32, w32, b32}, {gy.to(f32)});
+    const auto g64 = autograd::grad({y64}, {x64, w64, b64}, {gy});
+    for (std::size_t i = 0; i < 3; ++i) REQUIRE(max_relative_difference(values(g32[i]), values(g64[i])) < 1e-4);
+  }
 }
 
 // ---- gradchecks -----------------------------------------------------------------------

@@ -208,10 +208,34 @@ void batch_norm_backward(const NormLayout& layout, bool training, const T* dy, c
 namespace {
 
 // Channels of at least this many elements run the SIMD loops one channel at a
-// time; shorter ones (layer norm's, S = 1) run plain loops over the row.
+// time; shorter ones (layer norm's, S = 1) run them over the whole row and apply
+// gamma and beta in plain loops the compiler vectorises.
 constexpr std::int64_t kMinSimdRun = 16;
 
 ChannelRuns contiguous_run(std::int64_t length) { return {1, length, length}; }
+
+// out = in * g[k] over K channels of S contiguous elements (out may be in); S = 1
+// on its own so that the loop vectorises.
+template <class T>
+void scale_channels(const T* g, std::int64_t K, std::int64_t S, const T* in, T* out) {
+  if (S == 1) {
+    for (std::int64_t k = 0; k < K; ++k) out[k] = in[k] * g[k];
+    return;
+  }
+  for (std::int64_t k = 0; k < K; ++k)
+    for (std::int64_t s = 0; s < S; ++s) out[k * S + s] = in[k * S + s] * g[k];
+}
+
+// y += b[k], laid out as scale_channels'.
+template <class T>
+void shift_channels(const T* b, std::int64_t K, std::int64_t S, T* y) {
+  if (S == 1) {
+    for (std::int64_t k = 0; k < K; ++k) y[k] += b[k];
+    return;
+  }
+  for (std::int64_t k = 0; k < K; ++k)
+    for (std::int64_t s = 0; s < S; ++s) y[k * S + s] += b[k];
+}
 
 }  // namespace
 
@@ -237,11 +261,9 @@ void group_norm_forward(const GroupNormLayout& layout, const T* x, const T* gamm
         channel_affine(xr + k * S, contiguous_run(S), affine, yr + k * S);
       }
     } else {
-      const T tinv = static_cast<T>(inv);
-      for (std::int64_t k = 0; k < K; ++k) {
-        const T scale = gamma_of(gamma, first + k) * tinv, shift = beta ? beta[first + k] : T(0);
-        for (std::int64_t s = 0; s < S; ++s) yr[k * S + s] = (xr[k * S + s] - center) * scale + shift;
-      }
+      channel_affine(xr, contiguous_run(L), ChannelAffine<T>{center, static_cast<T>(inv), T(0)}, yr);
+      if (gamma) scale_channels(gamma + first, K, S, yr, yr);
+      if (beta) shift_channels(beta + first, K, S, yr);
     }
     mean[r] = center;
     if (var) var[r] = static_cast<T>(v);
@@ -254,47 +276,30 @@ void group_norm_backward(const GroupNormLayout& layout, const T* dy, const T* x,
                          const T* gamma, T* dx, T* dgamma, T* dbeta) {
   const std::int64_t N = layout.batch, C = layout.channels, G = layout.groups;
   const std::int64_t K = layout.channels_per_group(), S = layout.spatial, L = layout.row_length();
-  const bool long_runs = S >= kMinSimdRun;
   if (dx) {
+    // dx = invstd * (gamma dy - mean(gamma dy) - xhat mean(gamma dy xhat)), with xhat = (x - mean) invstd:
+    // invstd gdy - invstd^3 mean(gdy (x - mean)) (x - mean) - invstd mean(gdy), gdy = gamma dy (dy
+    // itself without gamma), by batch norm's SIMD loops over the whole row.
     for_each_item(layout.rows(), L, [&](std::int64_t r) {
-      const std::int64_t offset = r * L, first = (r % G) * K;
+      const std::int64_t offset = r * L;
+      const T* gdy = dy + offset;
+      std::vector<T> scaled;
+      if (gamma) {
+        scaled.resize(static_cast<std::size_t>(L));
+        scale_channels(gamma + (r % G) * K, K, S, gdy, scaled.data());
+        gdy = scaled.data();
+      }
       const T m = mean[r];
-      // sum gamma dy and sum gamma dy (x - mean) over the row.
-      double a = 0, b = 0;
-      for (std::int64_t k = 0; k < K; ++k) {
-        const double g = gamma_of(gamma, first + k);
-        const std::int64_t at = offset + k * S;
-        ChannelGradSums sums;
-        if (long_runs) {
-          sums = channel_grad_sums(dy + at, x + at, contiguous_run(S), m);
-        } else {
-          for (std::int64_t s = 0; s < S; ++s) {
-            sums.dy += dy[at + s];
-            sums.dy_xc += static_cast<double>(dy[at + s]) * (static_cast<double>(x[at + s]) - static_cast<double>(m));
-          }
-        }
-        a += g * sums.dy;
-        b += g * sums.dy_xc;
-      }
-      // invstd * (gamma dy - mean(gamma dy) - xhat mean(gamma dy xhat)), with xhat = (x - mean) invstd:
-      // invstd gamma dy - invstd^3 mean(gamma dy (x - mean)) (x - mean) - invstd mean(gamma dy).
-      const double inv = invstd[r];
-      const T x_scale = static_cast<T>(-inv * inv * inv * b / static_cast<double>(L));
-      const T shift = static_cast<T>(-inv * a / static_cast<double>(L));
-      for (std::int64_t k = 0; k < K; ++k) {
-        const std::int64_t at = offset + k * S;
-        const T dy_scale = static_cast<T>(gamma_of(gamma, first + k) * inv);
-        if (long_runs) {
-          channel_grad_input(dy + at, x + at, contiguous_run(S), ChannelGradInput<T>{m, dy_scale, x_scale, shift},
-                             dx + at);
-        } else {
-          for (std::int64_t s = 0; s < S; ++s) dx[at + s] = dy[at + s] * dy_scale + (x[at + s] - m) * x_scale + shift;
-        }
-      }
+      const ChannelGradSums sums = channel_grad_sums(gdy, x + offset, contiguous_run(L), m);
+      const double inv = invstd[r], n = static_cast<double>(L);
+      const ChannelGradInput<T> coefficients{m, static_cast<T>(inv), static_cast<T>(-inv * inv * inv * sums.dy_xc / n),
+                                             static_cast<T>(-inv * sums.dy / n)};
+      channel_grad_input(gdy, x + offset, contiguous_run(L), coefficients, dx + offset);
     });
   }
   if (!dgamma && !dbeta) return;
-  if (long_runs) {
+  // dgamma[c] = sum over n of invstd * sum dy (x - mean), dbeta[c] = sum dy.
+  if (S >= kMinSimdRun) {
     for_each_item(C, N * S, [&](std::int64_t c) {
       double sum_dy = 0, sum_dy_xhat = 0;
       for (std::int64_t n = 0; n < N; ++n) {
@@ -308,27 +313,40 @@ void group_norm_backward(const GroupNormLayout& layout, const T* dy, const T* x,
     });
     return;
   }
-  // Short runs: blocks of channels, each summed over the samples in row-major order.
-  const std::int64_t grain = std::max<std::int64_t>(64, kMinElementsPerTask / std::max<std::int64_t>(1, N * S));
-  detail::parallel_for(0, C, grain, [&](std::int64_t lo, std::int64_t hi) {
-    std::vector<double> sum_dy(static_cast<std::size_t>(hi - lo), 0.0), sum_dy_xhat(sum_dy.size(), 0.0);
-    for (std::int64_t n = 0; n < N; ++n)
-      for (std::int64_t c = lo; c < hi; ++c) {
-        const std::int64_t r = n * G + c / K, at = (n * C + c) * S;
+  // Short runs: the samples split into chunks, each streaming through its rows and
+  // summing into [C] partial sums of its own (detail::parallel_sum).
+  std::vector<double> sums(static_cast<std::size_t>(2 * C));  // sum dy, then sum dy xhat
+  const std::int64_t grain = std::max<std::int64_t>(1, kMinElementsPerTask / std::max<std::int64_t>(1, C * S));
+  detail::parallel_sum<double>(N, grain, 2 * C, sums.data(), [&](std::int64_t lo, std::int64_t hi, double* out) {
+    double* sum_dy = out;
+    double* sum_dy_xhat = out + C;
+    for (std::int64_t n = lo; n < hi; ++n)
+      for (std::int64_t g = 0; g < G; ++g) {
+        const std::int64_t r = n * G + g;
         const double m = mean[r], inv = invstd[r];
-        double a = 0, b = 0;
-        for (std::int64_t s = 0; s < S; ++s) {
-          a += dy[at + s];
-          b += static_cast<double>(dy[at + s]) * (static_cast<double>(x[at + s]) - m);
+        const std::int64_t c0 = g * K;
+        const T* dyr = dy + r * L;
+        const T* xr = x + r * L;
+        if (S == 1) {
+          for (std::int64_t k = 0; k < K; ++k) {
+            const double d = dyr[k];
+            sum_dy[c0 + k] += d;
+            sum_dy_xhat[c0 + k] += d * (static_cast<double>(xr[k]) - m) * inv;
+          }
+        } else {
+          for (std::int64_t k = 0; k < K; ++k)
+            for (std::int64_t s = 0; s < S; ++s) {
+              const double d = dyr[k * S + s];
+              sum_dy[c0 + k] += d;
+              sum_dy_xhat[c0 + k] += d * (static_cast<double>(xr[k * S + s]) - m) * inv;
+            }
         }
-        sum_dy[static_cast<std::size_t>(c - lo)] += a;
-        sum_dy_xhat[static_cast<std::size_t>(c - lo)] += b * inv;
       }
-    for (std::int64_t c = lo; c < hi; ++c) {
-      if (dbeta) dbeta[c] = static_cast<T>(sum_dy[static_cast<std::size_t>(c - lo)]);
-      if (dgamma) dgamma[c] = static_cast<T>(sum_dy_xhat[static_cast<std::size_t>(c - lo)]);
-    }
   });
+  for (std::int64_t c = 0; c < C; ++c) {
+    if (dbeta) dbeta[c] = static_cast<T>(sums[static_cast<std::size_t>(c)]);
+    if (dgamma) dgamma[c] = static_cast<T>(sums[static_cast<std::size_t>(C + c)]);
+  }
 }
 
 // ---- local response norm -----------------------------------------------------------

@@ -1,10 +1,13 @@
 #pragma once
-// Kernel layer: batch normalisation and local response normalisation over
-// contiguous [N, C, S] data (S = the product of the spatial dims, 1 for [N, C]).
-// Raw pointers and sizes; no Tensor, no autograd. Instantiated for float and
-// double; float runs the SIMD loops of kernels/norm_simd.hpp, double runs their
-// scalar twins below. Work is split across channels (batch norm) or planes
-// (local response norm) with detail::parallel_for.
+// Kernel layer: batch, group (and so layer and instance) and local response
+// normalisation over contiguous [N, C, S] data (S = the product of the spatial
+// dims, 1 for [N, C]). Raw pointers and sizes; no Tensor, no autograd.
+// Instantiated for float and double; float runs the SIMD loops of
+// kernels/norm_simd.hpp, double runs their scalar twins below. Work is split
+// across channels (batch norm; group norm's gamma and beta gradients over long
+// channels), groups (group norm), samples (group norm's gamma and beta gradients
+// over short channels, by detail::parallel_sum) or planes (local response norm)
+// with detail::parallel_for.
 
 #include <cstdint>
 
