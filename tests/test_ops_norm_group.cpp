@@ -207,6 +207,24 @@ TEST_CASE("the norms in f32 agree with f64 on short and long runs", "[norm][f32]
   }
 }
 
+TEST_CASE("layer norm's weight gradient repeats bit for bit across thread counts with deterministic algorithms",
+          "[norm][layer_norm][determinism]") {
+  manual_seed(38);
+  const bool saved = are_deterministic_algorithms_enabled();
+  use_deterministic_algorithms(true);
+  ThreadCountGuard threads;
+  const Tensor x = randn({4000, 40}).requires_grad_(true), w = randn({40}).requires_grad_(true);
+  const Tensor gy = randn({4000, 40});
+  std::vector<std::vector<double>> grads;
+  for (const int n : {1, 2, 3}) {
+    set_num_threads(n);
+    grads.push_back(values(autograd::grad({layer_norm(x, {40}, w, w)}, {w}, {gy})[0]));
+  }
+  use_deterministic_algorithms(saved);
+  CHECK(grads[0] == grads[1]);
+  CHECK(grads[0] == grads[2]);
+}
+
 // ---- gradchecks -----------------------------------------------------------------------
 
 TEST_CASE("group_norm passes gradcheck over shapes, groups and affine options", "[norm][group_norm][gradcheck]") {

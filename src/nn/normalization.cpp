@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "util/check.hpp"
+#include "util/log.hpp"
 #include "xgrad/ops/normalization.hpp"
 
 namespace xgrad::nn {
@@ -159,9 +160,13 @@ Tensor InstanceNormNd::forward(const Tensor& input) {
     fail<ShapeError>("{}: expected a {}-D or {}-D input {}, got shape {}", type_name(), unbatched_rank_,
                      unbatched_rank_ + 1, layout_, str(input.shape()));
   const std::int64_t channel_dim = input.dim() - unbatched_rank_;
-  if (affine && input.size(channel_dim) != num_features)
-    fail<ShapeError>("{}: expected {} channels (num_features) at dim {}, got input {}", type_name(), num_features,
-                     channel_dim, str(input.shape()));
+  if (input.size(channel_dim) != num_features) {
+    if (affine)
+      fail<ShapeError>("{}: expected {} channels (num_features) at dim {}, got input {}", type_name(), num_features,
+                       channel_dim, str(input.shape()));
+    detail::logger().warn("{}: the input {} has {} channels at dim {}, not num_features = {} (unused without affine)",
+                          type_name(), str(input.shape()), input.size(channel_dim), channel_dim, num_features);
+  }
   if (input.dim() == unbatched_rank_) return normalise(input.unsqueeze(0)).squeeze(0);
   return normalise(input);
 }

@@ -126,8 +126,8 @@ class InstanceNormNd : public Module {
   /// is not counted, as in PyTorch); in evaluation with running statistics, with
   /// those. An input without the batch dim ([C, L] for InstanceNorm1d, ...) is
   /// normalised as a batch of one. A wrong rank throws ShapeError, and so does a
-  /// channel count other than num_features when affine (without affine PyTorch
-  /// only warns: the count is then not checked, unless running statistics are).
+  /// channel count other than num_features when affine (without affine it is
+  /// logged as a warning, as PyTorch warns, unless running statistics make it an error).
   Tensor forward(const Tensor& input) override;
   /// "3, eps=1e-05, momentum=0.1, affine=false, track_running_stats=false"
   std::string extra_repr() const override;
