@@ -92,7 +92,7 @@ void reduction_cases(Cases& c) {
   expect<ValueError>(c, "mean/dim_repeated", "mean", [] { mean(t32({2, 3}), Dims{1, -1}); }, {"dim 1", "more than once"});
   expect<ValueError>(c, "mean/scalar_dim_1", "mean", [] { mean(full({}, 1.0), Dims{1}); }, {"dim 1"});
   using Extreme = Tensor (*)(const Tensor&, const Dims&, bool);
-  const std::pair<const char*, Extreme> extremes[] = {{"max", &xgrad::max}, {"min", &xgrad::min}};
+  const std::pair<const char*, Extreme> extremes[] = {{"amax", &xgrad::amax}, {"amin", &xgrad::amin}};
   for (const auto& entry : extremes) {
     const auto fn = entry.second;
     const char* const name = entry.first;

@@ -1,16 +1,17 @@
 // Error inputs of the losses, batch_norm, group_norm, layer_norm, instance_norm
 // (and their modules), dropout, local_response_norm and the interpolation ops.
 //
-// Not listed (PyTorch accepts them, xgrad does not): nll_loss / cross_entropy of
-// a 1-D input [C] with a 0-d target; cross_entropy with class-probability
-// (floating) targets of the input's shape; label_smoothing < 0 (PyTorch 1.13 only
-// checks <= 1); mse_loss of broadcastable but unequal shapes (PyTorch warns) and of
-// mixed f32 / f64 or integer / floating operands; batch_norm with only one of
-// running_mean and running_var, and instance_norm too; local_response_norm of an integer input;
-// interpolate of a 3-D or 5-D input with mode "nearest" (PyTorch's 1-D and 3-D
-// resizing) and modes other than "nearest" and "bilinear" (e.g. "bicubic").
+// Not listed (PyTorch accepts them, xgrad does not): label_smoothing < 0 (PyTorch
+// 1.13 only checks <= 1, and treats it as 0); losses of mixed f32 / f64 operands
+// (a weight, pos_weight or target of the other floating dtype: PyTorch promotes
+// some of them); batch_norm and instance_norm with only one of running_mean and
+// running_var; local_response_norm of an integer input; interpolate of a 3-D or 5-D input
+// with mode "nearest" (PyTorch's 1-D and 3-D resizing) and modes other than
+// "nearest" and "bilinear" (e.g. "bicubic").
 // PyTorch refuses, xgrad accepts: local_response_norm of a 2-D input [N, C]
 // (PyTorch wants 3-D or more; xgrad's tests use [N, C] inputs).
+
+#include <cmath>
 
 #include "ops_errors_support.hpp"
 
@@ -55,12 +56,162 @@ void class_loss_cases(Cases& c) {
   expect<ValueError>(c, "cross_entropy/label_smoothing_above_1", "cross_entropy",
                      [] { cross_entropy(t32({2, 3}), labels({0, 1}, {2}), {.label_smoothing = 1.5}); },
                      {"label_smoothing", "1.5"});
-  const char* mse = "mse_loss";
-  expect<Error>(c, "mse_loss/undefined_input", mse, [] { mse_loss(Tensor(), t32({2})); }, {"input", "undefined"});
-  expect<Error>(c, "mse_loss/undefined_target", mse, [] { mse_loss(t32({2}), Tensor()); }, {"target", "undefined"});
-  expect<ShapeError>(c, "mse_loss/not_broadcastable", mse, [] { mse_loss(t32({2, 3}), t32({4})); }, {"[2, 3]", "[4]"});
-  expect<ShapeError>(c, "mse_loss/transposed", mse, [] { mse_loss(t32({2, 3}), t32({3, 2})); }, {"[2, 3]", "[3, 2]"});
-  expect<DTypeError>(c, "mse_loss/i64", mse, [] { mse_loss(ti64({2, 3}), ti64({2, 3})); }, {"i64"});
+  expect<ValueError>(c, "cross_entropy/label_smoothing_nan", "cross_entropy",
+                     [] { cross_entropy(t32({2, 3}), labels({0, 1}, {2}), {.label_smoothing = std::nan("")}); },
+                     {"label_smoothing", "nan"});
+}
+
+// Class weights, unbatched inputs, class-probability targets, reductions.
+void class_loss_option_cases(Cases& c) {
+  const char* ce = "cross_entropy";
+  const char* nll = "nll_loss";
+  const Tensor t = labels({0, 1}, {2});
+  expect<ShapeError>(c, "nll_loss/weight_size", nll, [=] { nll_loss(t32({2, 3}), t, {.weight = t32({2})}); },
+                     {"all 3 classes", "weight of shape [2]", "[2, 3]"});
+  expect<ShapeError>(c, "cross_entropy/weight_2d", ce, [=] { cross_entropy(t32({2, 3}), t, {.weight = t32({1, 3})}); },
+                     {"all 3 classes", "[1, 3]"});
+  expect<ShapeError>(c, "cross_entropy/weight_spatial_size", ce,
+                     [] { cross_entropy(t32({2, 4, 5}), ti64({2, 5}), {.weight = t32({5})}); },
+                     {"all 4 classes", "[5]", "[2, 4, 5]"});
+  expect<DTypeError>(c, "nll_loss/weight_dtype", nll, [=] { nll_loss(t32({2, 3}), t, {.weight = t64({3})}); },
+                     {"weight", "f64", "f32"});
+  expect<DTypeError>(c, "cross_entropy/weight_i64", ce, [=] { cross_entropy(t32({2, 3}), t, {.weight = ti64({3})}); },
+                     {"weight", "i64"});
+  expect<AutogradError>(c, "cross_entropy/weight_requires_grad", ce,
+                        [=] { cross_entropy(t32({2, 3}), t, {.weight = ones({3}, {.requires_grad = true})}); },
+                        {"weight", "[3]", "requires grad", "detach"});
+  expect<AutogradError>(c, "nll_loss/weight_requires_grad", nll,
+                        [=] { nll_loss(t32({2, 3}), t, {.weight = ones({3}, {.requires_grad = true})}); },
+                        {"weight", "requires grad"});
+  expect<ShapeError>(c, "cross_entropy/unbatched_target_1d", ce, [] { cross_entropy(t32({3}), labels({1}, {1})); },
+                     {"unbatched", "[3]", "0-d target", "[1]"});
+  expect<ShapeError>(c, "nll_loss/unbatched_target_2", nll, [] { nll_loss(t32({3}), labels({1, 2}, {2})); },
+                     {"unbatched", "[2]"});
+  expect<ValueError>(c, "nll_loss/unbatched_label", nll, [] { nll_loss(t32({3}), labels({3}, {1}).reshape({})); },
+                     {"target 3", "3 classes"});
+  expect<DTypeError>(c, "cross_entropy/probabilities_i64", ce, [] { cross_entropy(t32({2, 3}), ti64({2, 3})); },
+                     {"class probabilities", "must be floating", "i64", "[2, 3]"});
+  expect<DTypeError>(c, "cross_entropy/probabilities_dtype", ce, [] { cross_entropy(t32({2, 3}), t64({2, 3})); },
+                     {"f32", "f64"});
+  expect<DTypeError>(c, "cross_entropy/probabilities_shape", ce, [] { cross_entropy(t32({2, 3}), t32({2, 4})); },
+                     {"class probabilities", "[2, 3]", "f32", "[2, 4]"});
+  expect<ValueError>(c, "cross_entropy/probabilities_ignore_index", ce,
+                     [] { cross_entropy(t32({2, 3}), t32({2, 3}), {.ignore_index = 1}); },
+                     {"ignore_index 1", "class-probability targets"});
+  expect<ShapeError>(c, "cross_entropy/probabilities_weight_size", ce,
+                     [] { cross_entropy(t32({2, 3}), t32({2, 3}), {.weight = t32({4})}); }, {"all 3 classes", "[4]"});
+  expect<ValueError>(c, "cross_entropy/probabilities_smoothing", ce,
+                     [] {
+                       cross_entropy(t32({2, 3}), t32({2, 3}), {.label_smoothing = 1.5});
+                     },
+                     {"label_smoothing", "1.5"});
+  expect<ValueError>(c, "cross_entropy/batchmean", ce,
+                     [=] {
+                       cross_entropy(t32({2, 3}), t, {.reduction = Reduction::batchmean});
+                     },
+                     {"batchmean", "kl_div"});
+  expect<ValueError>(c, "nll_loss/bad_reduction", nll,
+                     [=] {
+                       nll_loss(t32({2, 3}), t, {.reduction = static_cast<Reduction>(9)});
+                     },
+                     {"unknown reduction 9"});
+}
+
+// mse_loss, l1_loss, smooth_l1_loss, huber_loss and kl_div share the checks of two broadcast operands.
+void regression_loss_cases(Cases& c) {
+  using Loss = std::function<Tensor(const Tensor&, const Tensor&, Reduction)>;
+  const std::pair<std::string, Loss> losses[] = {
+      {"mse_loss", [](const Tensor& x, const Tensor& y, Reduction r) { return mse_loss(x, y, {.reduction = r}); }},
+      {"l1_loss", [](const Tensor& x, const Tensor& y, Reduction r) { return l1_loss(x, y, {.reduction = r}); }},
+      {"smooth_l1_loss",
+       [](const Tensor& x, const Tensor& y, Reduction r) { return smooth_l1_loss(x, y, {.reduction = r}); }},
+      {"huber_loss", [](const Tensor& x, const Tensor& y, Reduction r) { return huber_loss(x, y, {.reduction = r}); }},
+      {"kl_div", [](const Tensor& x, const Tensor& y, Reduction r) { return kl_div(x, y, {.reduction = r}); }}};
+  for (const auto& [op, fn] : losses) {
+    const auto name = [&op = op](const char* what) { return op + "/" + what; };
+    const auto call = [fn = fn](Tensor x, Tensor y, Reduction r = Reduction::mean) { return [=] { fn(x, y, r); }; };
+    expect<Error>(c, name("undefined_input"), op, call(Tensor(), t32({2})), {"input", "undefined"});
+    expect<Error>(c, name("undefined_target"), op, call(t32({2}), Tensor()), {"target", "undefined"});
+    expect<ShapeError>(c, name("not_broadcastable"), op, call(t32({2, 3}), t32({4})), {"[2, 3]", "[4]"});
+    expect<ShapeError>(c, name("transposed"), op, call(t32({2, 3}), t32({3, 2})), {"[2, 3]", "[3, 2]"});
+    expect<DTypeError>(c, name("i64"), op, call(ti64({2, 3}), ti64({2, 3})), {"i64"});
+    expect<DTypeError>(c, name("mixed_dtypes"), op, call(t32({2, 3}), t64({2, 3})), {"f32", "f64"});
+    expect<ValueError>(c, name("bad_reduction"), op, call(t32({2}), t32({2}), static_cast<Reduction>(-1)),
+                       {"unknown reduction -1"});
+    if (op != "kl_div")
+      expect<ValueError>(c, name("batchmean"), op, call(t32({2}), t32({2}), Reduction::batchmean), {"batchmean"});
+  }
+  expect<ValueError>(c, "smooth_l1_loss/negative_beta", "smooth_l1_loss",
+                     [] { smooth_l1_loss(t32({2}), t32({2}), {.beta = -0.5}); }, {"beta", ">= 0", "-0.5"});
+  expect<ValueError>(c, "smooth_l1_loss/nan_beta", "smooth_l1_loss",
+                     [] { smooth_l1_loss(t32({2}), t32({2}), {.beta = std::nan("")}); }, {"beta", "nan"});
+  expect<ValueError>(c, "huber_loss/zero_delta", "huber_loss", [] { huber_loss(t32({2}), t32({2}), {.delta = 0}); },
+                     {"delta", "> 0", "got 0"});
+  expect<ValueError>(c, "huber_loss/negative_delta", "huber_loss",
+                     [] { huber_loss(t32({2}), t32({2}), {.delta = -1}); }, {"delta", "-1"});
+}
+
+void binary_loss_cases(Cases& c) {
+  const char* bce = "binary_cross_entropy";
+  const auto probs = [](std::vector<float> v) { return from_vector(v); };
+  expect<ValueError>(c, "binary_cross_entropy/above_1", bce,
+                     [=] { binary_cross_entropy(probs({0.5f, 1.5f}), t32({2})); },
+                     {"all elements of input should be between 0 and 1", "1.5", "position [1]", "[2]"});
+  expect<ValueError>(c, "binary_cross_entropy/negative", bce,
+                     [=] { binary_cross_entropy(probs({-0.25f, 0.5f}).reshape({2, 1}), t32({2, 1})); },
+                     {"between 0 and 1", "-0.25", "[0, 0]"});
+  expect<ValueError>(c, "binary_cross_entropy/nan", bce,
+                     [=] { binary_cross_entropy(probs({0.5f, std::nanf("")}), t32({2})); }, {"between 0 and 1", "nan"});
+  expect<ShapeError>(c, "binary_cross_entropy/target_shape", bce, [] { binary_cross_entropy(t32({2}), t32({1, 2})); },
+                     {"target shape [1, 2]", "input shape [2]"});
+  expect<DTypeError>(c, "binary_cross_entropy/target_dtype", bce, [] { binary_cross_entropy(t64({2}), t32({2})); },
+                     {"f64", "f32"});
+  expect<DTypeError>(c, "binary_cross_entropy/i64", bce, [] { binary_cross_entropy(ti64({2}), ti64({2})); }, {"i64"});
+  expect<ShapeError>(c, "binary_cross_entropy/weight_bigger", bce,
+                     [] { binary_cross_entropy(t32({2, 3}), t32({2, 3}), {.weight = t32({2, 2, 3})}); },
+                     {"weight of shape [2, 2, 3]", "input shape [2, 3]"});
+  expect<ShapeError>(c, "binary_cross_entropy/weight_mismatch", bce,
+                     [] { binary_cross_entropy(t32({2, 3}), t32({2, 3}), {.weight = t32({2})}); }, {"[2]", "[2, 3]"});
+  expect<DTypeError>(c, "binary_cross_entropy/weight_dtype", bce,
+                     [] { binary_cross_entropy(t32({2}), t32({2}), {.weight = t64({2})}); }, {"weight", "f64"});
+  expect<AutogradError>(
+      c, "binary_cross_entropy/weight_requires_grad", bce,
+      [] { binary_cross_entropy(t32({2}), t32({2}), {.weight = ones({2}, {.requires_grad = true})}); },
+      {"weight", "requires grad"});
+  expect<ValueError>(c, "binary_cross_entropy/batchmean", bce,
+                     [] { binary_cross_entropy(t32({2}), t32({2}), {.reduction = Reduction::batchmean}); },
+                     {"batchmean"});
+
+  const char* bcel = "binary_cross_entropy_with_logits";
+  expect<ShapeError>(c, "binary_cross_entropy_with_logits/target_shape", bcel,
+                     [] { binary_cross_entropy_with_logits(t32({2, 3}), t32({3})); }, {"[3]", "[2, 3]"});
+  expect<DTypeError>(c, "binary_cross_entropy_with_logits/target_i64", bcel,
+                     [] { binary_cross_entropy_with_logits(t32({2}), ti64({2})); }, {"f32", "i64"});
+  expect<ShapeError>(c, "binary_cross_entropy_with_logits/pos_weight_shape", bcel,
+                     [] { binary_cross_entropy_with_logits(t32({2, 3}), t32({2, 3}), {.pos_weight = t32({2})}); },
+                     {"pos_weight of shape [2]", "[2, 3]"});
+  expect<ShapeError>(c, "binary_cross_entropy_with_logits/pos_weight_bigger", bcel,
+                     [] { binary_cross_entropy_with_logits(t32({3}), t32({3}), {.pos_weight = t32({2, 3})}); },
+                     {"pos_weight of shape [2, 3]", "[3]"});
+  expect<ShapeError>(c, "binary_cross_entropy_with_logits/weight_shape", bcel,
+                     [] { binary_cross_entropy_with_logits(t32({2, 3}), t32({2, 3}), {.weight = t32({3, 1})}); },
+                     {"weight of shape [3, 1]", "[2, 3]"});
+  expect<DTypeError>(c, "binary_cross_entropy_with_logits/pos_weight_dtype", bcel,
+                     [] { binary_cross_entropy_with_logits(t32({2}), t32({2}), {.pos_weight = t64({2})}); },
+                     {"pos_weight", "f64", "f32"});
+  expect<AutogradError>(c, "binary_cross_entropy_with_logits/pos_weight_requires_grad", bcel,
+                        [] {
+                          binary_cross_entropy_with_logits(t32({2}), t32({2}),
+                                                           {.pos_weight = ones({2}, {.requires_grad = true})});
+                        },
+                        {"pos_weight", "requires grad"});
+  expect<AutogradError>(
+      c, "binary_cross_entropy_with_logits/weight_requires_grad", bcel,
+      [] { binary_cross_entropy_with_logits(t32({2}), t32({2}), {.weight = ones({2}, {.requires_grad = true})}); },
+      {"weight", "requires grad"});
+  expect<ValueError>(c, "binary_cross_entropy_with_logits/batchmean", bcel,
+                     [] { binary_cross_entropy_with_logits(t32({2}), t32({2}), {.reduction = Reduction::batchmean}); },
+                     {"batchmean"});
 }
 
 void norm_cases(Cases& c) {
@@ -254,6 +405,9 @@ void upsample_cases(Cases& c) {
 Cases nn_cases() {
   Cases c;
   class_loss_cases(c);
+  class_loss_option_cases(c);
+  regression_loss_cases(c);
+  binary_loss_cases(c);
   norm_cases(c);
   grouped_norm_cases(c);
   upsample_cases(c);

@@ -94,8 +94,8 @@ TEST_CASE("reductions are twice differentiable", "[gradgrad][reduction]") {
       INFO("dims " << shape_to_string(dims.values) << ", keepdim " << keepdim);
       require_gradgradcheck([&](const std::vector<Tensor>& in) { return pow(in[0], 2.0).sum(dims, keepdim); }, {x});
       require_gradgradcheck([&](const std::vector<Tensor>& in) { return (in[0] * in[0]).mean(dims, keepdim); }, {x});
-      require_gradgradcheck([&](const std::vector<Tensor>& in) { return (in[0] * in[0]).max(dims, keepdim); }, {x});
-      require_gradgradcheck([&](const std::vector<Tensor>& in) { return (in[0] * in[0]).min(dims, keepdim); }, {x});
+      require_gradgradcheck([&](const std::vector<Tensor>& in) { return (in[0] * in[0]).amax(dims, keepdim); }, {x});
+      require_gradgradcheck([&](const std::vector<Tensor>& in) { return (in[0] * in[0]).amin(dims, keepdim); }, {x});
     }
 }
 

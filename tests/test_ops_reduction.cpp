@@ -46,8 +46,8 @@ void check_reduction_gradients(Reducer reduce) {
 
 Tensor sum_of(const Tensor& x, const Dims& d, bool k) { return sum(x, d, k); }
 Tensor mean_of(const Tensor& x, const Dims& d, bool k) { return mean(x, d, k); }
-Tensor max_of(const Tensor& x, const Dims& d, bool k) { return max(x, d, k); }
-Tensor min_of(const Tensor& x, const Dims& d, bool k) { return min(x, d, k); }
+Tensor max_of(const Tensor& x, const Dims& d, bool k) { return amax(x, d, k); }
+Tensor min_of(const Tensor& x, const Dims& d, bool k) { return amin(x, d, k); }
 
 }  // namespace
 
@@ -123,31 +123,31 @@ TEST_CASE("max and min give hand-computed values", "[reduction][max][min]") {
   CHECK(x.max().item() == 9);
   CHECK(x.min().item() == -5);
   CHECK(x.max().shape().empty());
-  require_values(x.max(0), {3, 9, 4, 6});
-  require_values(x.min(1), {-1, -5});
-  require_values(x.max(-1), {4, 9});
-  CHECK(x.max(-1, true).shape() == Shape{2, 1});
-  CHECK(x.min(0, true).shape() == Shape{1, 4});
-  CHECK(x.max({0, 1}).item() == 9);
-  CHECK(x.min({}, true).shape() == Shape{1, 1});
-  require_values(x.t().max(0), {4, 9});  // a non-contiguous input
-  CHECK(scalar_tensor(2, {.dtype = f64}).max(0).item() == 2);
+  require_values(x.amax(0), {3, 9, 4, 6});
+  require_values(x.amin(1), {-1, -5});
+  require_values(x.amax(-1), {4, 9});
+  CHECK(x.amax(-1, true).shape() == Shape{2, 1});
+  CHECK(x.amin(0, true).shape() == Shape{1, 4});
+  CHECK(x.amax({0, 1}).item() == 9);
+  CHECK(x.amin({}, true).shape() == Shape{1, 1});
+  require_values(x.t().amax(0), {4, 9});  // a non-contiguous input
+  CHECK(scalar_tensor(2, {.dtype = f64}).amax(0).item() == 2);
   CHECK(scalar_tensor(2, {.dtype = f64}).min().item() == 2);
 
   const Tensor cube = arange(24, {.dtype = f64}).reshape({2, 3, 4});
-  require_values(cube.max({0, 2}), {15, 19, 23});
-  require_values(cube.min({-1, 0}, true), {0, 4, 8});
-  CHECK(cube.min({-1, 0}, true).shape() == Shape{1, 3, 1});
+  require_values(cube.amax({0, 2}), {15, 19, 23});
+  require_values(cube.amin({-1, 0}, true), {0, 4, 8});
+  CHECK(cube.amin({-1, 0}, true).shape() == Shape{1, 3, 1});
 }
 
 TEST_CASE("max and min propagate NaN", "[reduction][max][min]") {
   const Tensor x = f64_tensor({1, nan_value, 3, 4, 5, 6}, {2, 3});
   CHECK(std::isnan(x.max().item()));
   CHECK(std::isnan(x.min().item()));
-  const auto rows = values(x.max(1));
+  const auto rows = values(x.amax(1));
   CHECK(std::isnan(rows[0]));
   CHECK(rows[1] == 6);
-  const auto cols = values(x.min(0));
+  const auto cols = values(x.amin(0));
   CHECK(cols[0] == 1);
   CHECK(std::isnan(cols[1]));
   CHECK(cols[2] == 3);
@@ -161,8 +161,8 @@ TEST_CASE("max and min propagate NaN", "[reduction][max][min]") {
 TEST_CASE("max and min in f32 agree with f64", "[reduction][max][min]") {
   manual_seed(12);
   const Tensor x = randn({4, 7, 3}, {.dtype = f64});
-  require_values(x.to(f32).max({0, 2}), values(x.max({0, 2})), 1e-6);
-  require_values(x.to(f32).min(1, true), values(x.min(1, true)), 1e-6);
+  require_values(x.to(f32).amax({0, 2}), values(x.amax({0, 2})), 1e-6);
+  require_values(x.to(f32).amin(1, true), values(x.amin(1, true)), 1e-6);
   CHECK(x.to(f32).max().dtype() == f32);
 }
 
@@ -179,7 +179,7 @@ TEST_CASE("max and min split the gradient evenly among ties", "[reduction][max][
 
   Tensor m = f64_tensor({1, 1, 2, 0, 0, 0}, {2, 3}, true);
   // Row 0: max 2 at one place; row 1: three tied maxima. Upstream gradient [10, 30].
-  m.max(1).backward(f64_tensor({10, 30}, {2}));
+  m.amax(1).backward(f64_tensor({10, 30}, {2}));
   require_values(m.grad(), {0, 0, 10, 10, 10, 10});
 
   Tensor n = f64_tensor({1, 1, 2, 0, 0, 0}, {2, 3}, true);
@@ -187,16 +187,16 @@ TEST_CASE("max and min split the gradient evenly among ties", "[reduction][max][
   require_values(n.grad(), {0, 0, 0, 1.0 / 3, 1.0 / 3, 1.0 / 3});
 
   Tensor k = f64_tensor({5, 5, 1, 5}, {2, 2}, true);
-  k.min(0, true).backward(f64_tensor({4, 6}, {1, 2}));  // column 0: 5 vs 1; column 1: 5 vs 5 tie
+  k.amin(0, true).backward(f64_tensor({4, 6}, {1, 2}));  // column 0: 5 vs 1; column 1: 5 vs 5 tie
   require_values(k.grad(), {0, 3, 4, 3});
 }
 
 TEST_CASE("max and min of a zero-size dim throw", "[reduction][max][min][errors]") {
   const Tensor e = zeros({0, 3}, {.dtype = f64});
   XGRAD_REQUIRE_THROWS_WITH(e.max(), ValueError, "max", "zero-size", "[0, 3]");
-  XGRAD_REQUIRE_THROWS_WITH(e.min(0), ValueError, "min", "zero-size", "[0, 3]");
-  CHECK(e.max(1).shape() == Shape{0});  // nothing is reduced over an empty dim here
-  XGRAD_REQUIRE_THROWS_WITH(counting().max(2), ValueError, "max", "dim 2");
+  XGRAD_REQUIRE_THROWS_WITH(e.amin(0), ValueError, "min", "zero-size", "[0, 3]");
+  CHECK(e.amax(1).shape() == Shape{0});  // nothing is reduced over an empty dim here
+  XGRAD_REQUIRE_THROWS_WITH(counting().amax(2), ValueError, "max", "dim 2");
   XGRAD_REQUIRE_THROWS_WITH(arange(3, {.dtype = i64}).max(), DTypeError, "max", "i64");
 }
 

@@ -5,6 +5,7 @@
 #include "xgrad/ops/activation.hpp"
 #include "xgrad/ops/arithmetic.hpp"
 #include "xgrad/ops/conv.hpp"
+#include "xgrad/ops/indexing.hpp"
 #include "xgrad/ops/linalg.hpp"
 #include "xgrad/ops/loss.hpp"
 #include "xgrad/ops/math.hpp"

@@ -59,6 +59,8 @@ struct Dims {
   Dims(std::vector<std::int64_t> dims) : values(std::move(dims)) {}  // NOLINT
 };
 
+struct ValuesIndices;  // below: what max / min along a dim, sort and topk return
+
 class Tensor {
  public:
   /// An undefined tensor (no storage); `defined()` is false.
@@ -168,9 +170,12 @@ class Tensor {
   Tensor mean() const;
   Tensor mean(const Dims& dims, bool keepdim = false) const;
   Tensor max() const;
-  Tensor max(const Dims& dims, bool keepdim = false) const;
+  /// {values, indices} along dim, as torch.max(x, dim); see ops/reduction.hpp.
+  ValuesIndices max(std::int64_t dim, bool keepdim = false) const;
   Tensor min() const;
-  Tensor min(const Dims& dims, bool keepdim = false) const;
+  ValuesIndices min(std::int64_t dim, bool keepdim = false) const;
+  Tensor amax(const Dims& dims, bool keepdim = false) const;
+  Tensor amin(const Dims& dims, bool keepdim = false) const;
   Tensor argmax(std::int64_t dim, bool keepdim = false) const;  ///< i64, not differentiable
   Tensor argmin(std::int64_t dim, bool keepdim = false) const;
   Tensor matmul(const Tensor& other) const;
@@ -183,6 +188,13 @@ class Tensor {
  private:
   const void* raw_data(DType expected) const;
   std::shared_ptr<detail::TensorImpl> impl_;
+};
+
+/// What max / min along a dim, sort and topk return (torch.return_types):
+/// `auto [values, indices] = x.max(1);`. indices are i64.
+struct ValuesIndices {
+  Tensor values;
+  Tensor indices;
 };
 
 // Arithmetic with NumPy broadcasting; scalars take the tensor's dtype.

@@ -1,4 +1,5 @@
-// sum, mean, max, min over all elements or over dims; argmax, argmin along one dim.
+// sum, mean, max, min over all elements; amax, amin over dims; max, min, argmax, argmin along one
+// dim; logsumexp and norm.
 
 #include <cmath>
 #include <functional>
@@ -8,6 +9,9 @@
 #include "autograd/record.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/reduce_helpers.hpp"
+#include "xgrad/ops/arithmetic.hpp"
+#include "xgrad/ops/indexing.hpp"
+#include "xgrad/ops/math.hpp"
 #include "xgrad/ops/reduction.hpp"
 #include "xgrad/ops/shape.hpp"
 
@@ -178,17 +182,35 @@ Tensor extreme_position(const char* op, const Tensor& x, std::int64_t dim, bool 
   return out;
 }
 
+// {x gathered at indices (keepdim-shaped along dim), indices}: the values carry
+// the gradient to the chosen elements alone.
+ValuesIndices values_at(const Tensor& x, std::int64_t dim, bool keepdim, const Tensor& indices) {
+  if (x.dim() == 0) return {reshape(gather(reshape(x, {1}), 0, reshape(indices, {1})), {}), reshape(indices, {})};
+  const std::int64_t d = detail::wrap_dim("max", dim, x.dim());
+  Tensor values = gather(x, d, indices);
+  if (keepdim) return {values, indices};
+  return {squeeze(values, d), squeeze(indices, d)};
+}
+
 }  // namespace
 
-Tensor max(const Tensor& x, const Dims& dims, bool keepdim) {
-  return extreme("max", "MaxBackward", x, dims, keepdim, std::greater<>());
+Tensor amax(const Tensor& x, const Dims& dims, bool keepdim) {
+  return extreme("amax", "AmaxBackward", x, dims, keepdim, std::greater<>());
 }
-Tensor max(const Tensor& x) { return max(x, Dims{}, false); }
+Tensor max(const Tensor& x) { return extreme("max", "MaxBackward", x, Dims{}, false, std::greater<>()); }
 
-Tensor min(const Tensor& x, const Dims& dims, bool keepdim) {
-  return extreme("min", "MinBackward", x, dims, keepdim, std::less<>());
+Tensor amin(const Tensor& x, const Dims& dims, bool keepdim) {
+  return extreme("amin", "AminBackward", x, dims, keepdim, std::less<>());
 }
-Tensor min(const Tensor& x) { return min(x, Dims{}, false); }
+Tensor min(const Tensor& x) { return extreme("min", "MinBackward", x, Dims{}, false, std::less<>()); }
+
+ValuesIndices max(const Tensor& x, std::int64_t dim, bool keepdim) {
+  return values_at(x, dim, keepdim, extreme_position("max", x, dim, true, std::greater<>()));
+}
+
+ValuesIndices min(const Tensor& x, std::int64_t dim, bool keepdim) {
+  return values_at(x, dim, keepdim, extreme_position("min", x, dim, true, std::less<>()));
+}
 
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) {
   return extreme_position("argmax", x, dim, keepdim, std::greater<>());
@@ -196,6 +218,56 @@ Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) {
 
 Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim) {
   return extreme_position("argmin", x, dim, keepdim, std::less<>());
+}
+
+}  // namespace xgrad
+
+namespace xgrad {
+
+Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
+  detail::check_defined("logsumexp", x);
+  detail::check_floating("logsumexp", x);
+  // The shift m is a constant (the result does not depend on it); an infinite
+  // maximum shifts by 0, so that exp(x - m) is not inf - inf.
+  Tensor m;
+  {
+    NoGradGuard no_grad;
+    m = detail::unary_map("logsumexp", amax(x, dims, true), [](auto v) { return std::isinf(v) ? decltype(v)(0) : v; });
+  }
+  const Tensor total = sum(exp(sub(x, m)), dims, keepdim);
+  return add(log(total), reshape(m, total.shape()));
+}
+
+Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
+  detail::check_defined("norm", x);
+  detail::check_floating("norm", x);
+  if (std::isnan(p)) fail<ValueError>("norm: p must be a number, got nan");
+  if (p == 0) {
+    NoGradGuard no_grad;  // the count of nonzeros: piecewise constant, no gradient
+    return sum(detail::unary_map("norm", x, [](auto v) { return decltype(v)(v != 0); }), dims, keepdim);
+  }
+  if (std::isinf(p)) return p > 0 ? amax(abs(x), dims, keepdim) : amin(abs(x), dims, keepdim);
+  if (p == 1) return sum(abs(x), dims, keepdim);
+  if (p < 0) fail<ValueError>("norm: p must be positive, 0 or +-inf, got {}", p);
+  Tensor out;
+  {
+    NoGradGuard no_grad;
+    out = p == 2 ? sqrt(sum(mul(x, x), dims, keepdim)) : pow(sum(pow(abs(x), p), dims, keepdim), 1.0 / p);
+  }
+  if (!detail::any_requires_grad({x})) return out;
+  const Shape kept = detail::plan_reduction("norm", x, dims).keepdim_shape;
+  return detail::record(
+      "NormBackward", {x}, out, [sx = SavedTensor(x), so = SavedTensor::output(out), p, kept](const BackwardArgs& args) {
+        // grad -> grad * x |x|^(p-2) / norm^(p-1), and 0 where the norm is 0 (as PyTorch). The
+        // zero norms are replaced by 1 before dividing, so no inf enters a second derivative.
+        const Tensor v = sx.unpack("NormBackward");
+        const Tensor n = reshape(so.unpack("NormBackward"), kept);
+        const Tensor is_zero = detail::unary_map("NormBackward", n.detach(), [](auto e) { return decltype(e)(e == 0); });
+        const Tensor one = scalar_tensor(1, {.dtype = n.dtype()}), zero = scalar_tensor(0, {.dtype = n.dtype()});
+        const Tensor safe = where(is_zero, one, n);
+        const Tensor scale = where(is_zero, zero, div(reshape(args.grad(), kept), p == 2 ? safe : pow(safe, p - 1)));
+        return std::vector<Tensor>{p == 2 ? mul(v, scale) : mul(mul(v, pow(abs(v), p - 2)), scale)};
+      });
 }
 
 }  // namespace xgrad

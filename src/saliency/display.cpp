@@ -45,7 +45,7 @@ Tensor gradient_image(const Tensor& gradient) {
 
 Tensor gradient_magnitude(const Tensor& gradient) {
   const NoGradGuard no_grad;
-  const Tensor magnitude = image_of("gradient_magnitude", gradient).abs().max(0);  // [H, W]
+  const Tensor magnitude = image_of("gradient_magnitude", gradient).abs().amax(0);  // [H, W]
   const double largest = max_abs(magnitude);
   if (largest == 0.0) return zeros_like(magnitude);
   return magnitude / largest;

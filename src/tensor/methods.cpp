@@ -43,9 +43,11 @@ Tensor Tensor::sum(const Dims& dims, bool keepdim) const { return xgrad::sum(*th
 Tensor Tensor::mean() const { return xgrad::mean(*this); }
 Tensor Tensor::mean(const Dims& dims, bool keepdim) const { return xgrad::mean(*this, dims, keepdim); }
 Tensor Tensor::max() const { return xgrad::max(*this); }
-Tensor Tensor::max(const Dims& dims, bool keepdim) const { return xgrad::max(*this, dims, keepdim); }
+ValuesIndices Tensor::max(std::int64_t d, bool keepdim) const { return xgrad::max(*this, d, keepdim); }
 Tensor Tensor::min() const { return xgrad::min(*this); }
-Tensor Tensor::min(const Dims& dims, bool keepdim) const { return xgrad::min(*this, dims, keepdim); }
+ValuesIndices Tensor::min(std::int64_t d, bool keepdim) const { return xgrad::min(*this, d, keepdim); }
+Tensor Tensor::amax(const Dims& dims, bool keepdim) const { return xgrad::amax(*this, dims, keepdim); }
+Tensor Tensor::amin(const Dims& dims, bool keepdim) const { return xgrad::amin(*this, dims, keepdim); }
 Tensor Tensor::argmax(std::int64_t d, bool keepdim) const { return xgrad::argmax(*this, d, keepdim); }
 Tensor Tensor::argmin(std::int64_t d, bool keepdim) const { return xgrad::argmin(*this, d, keepdim); }
 Tensor Tensor::matmul(const Tensor& other) const { return xgrad::matmul(*this, other); }
