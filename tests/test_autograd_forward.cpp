@@ -191,6 +191,10 @@ TEST_CASE("jvps of convolutions, pooling, normalisation and interpolate match ce
         },
         {x, gamma, beta});
   XGRAD_REQUIRE_JVP([](const std::vector<Tensor>& in) { return local_response_norm(in[0], {.size = 2, .alpha = 0.5}); }, {x});
+  XGRAD_REQUIRE_JVP([](const std::vector<Tensor>& in) { return group_norm(in[0], 1, in[1], in[2]); }, {x, gamma, beta});
+  XGRAD_REQUIRE_JVP([](const std::vector<Tensor>& in) { return instance_norm(in[0], {}, {}, in[1], in[2]); },
+                    {x, gamma, beta});
+  XGRAD_REQUIRE_JVP([](const std::vector<Tensor>& in) { return layer_norm(in[0], {in[0].size(-1)}); }, {x});
   XGRAD_REQUIRE_JVP([](const std::vector<Tensor>& in) { return upsample_bilinear2d(in[0], {7, 4}) ; }, {x});
   XGRAD_REQUIRE_JVP([](const std::vector<Tensor>& in) { return upsample_nearest2d(in[0], {7, 4}); }, {x});
   XGRAD_REQUIRE_JVP(

@@ -226,6 +226,34 @@ TEST_CASE("onnx::save writes the activations of #16 with the opset's operators",
         std::multiset<std::string>{"PRelu", "Identity"});
 }
 
+TEST_CASE("onnx::save exports group, instance and layer norm", "[onnx][norm]") {
+  // GroupNormalization is opset 18: Reshape, InstanceNormalization, Reshape, then weight and bias.
+  nn::Sequential net;
+  net.push_back(std::make_shared<nn::GroupNorm>(2, 4));
+  net.push_back(std::make_shared<nn::InstanceNorm2d>(4, 1e-5, 0.1, true));
+  net.push_back(std::make_shared<nn::InstanceNorm2d>(4));
+  net.push_back(std::make_shared<nn::LayerNorm>(std::vector<std::int64_t>{5, 5}));
+  const auto types = op_types(export_and_read(net, randn({2, 4, 5, 5}), "norms"));
+  CHECK(types.count("InstanceNormalization") == 3);
+  CHECK(types.count("LayerNormalization") == 1);
+  // Before opset 17 layer norm is written out with ReduceMean.
+  const auto old = op_types(export_and_read(net, randn({2, 4, 5, 5}), "norms_13", {.opset = 13}));
+  CHECK(old.count("LayerNormalization") == 0);
+  CHECK(old.count("ReduceMean") == 2);
+  // Instance norm with running statistics, in evaluation, is batch norm with them.
+  nn::InstanceNorm1d tracked(3, 1e-5, 0.1, false, true);
+  tracked.eval();
+  CHECK(op_types(export_and_read(tracked, randn({2, 3, 6}), "instance_tracked")).count("BatchNormalization") == 1);
+  // Without weights: unit scales and zero shifts the exporter makes.
+  Lambda plain([](const Tensor& x) { return layer_norm(instance_norm(group_norm(x, 2)), {5}); });
+  const fs::path path = scratch("norms_plain.onnx");
+  xgrad::onnx::save(plain, randn({2, 4, 5, 5}), path.string());
+  const auto plain_types = op_types(read_model(path));
+  CHECK(plain_types.count("InstanceNormalization") == 2);
+  CHECK(plain_types.count("LayerNormalization") == 1);
+  CHECK(plain_types.count("Mul") == 0);
+}
+
 TEST_CASE("onnx::save names what it cannot export", "[onnx][errors]") {
   const fs::path path = scratch("refused.onnx");
   Lambda tanh_gelu([](const Tensor& x) { return gelu(x, "tanh"); });

@@ -1,11 +1,11 @@
-// Error inputs of the losses, batch_norm, dropout, local_response_norm and the
-// interpolation ops.
+// Error inputs of the losses, batch_norm, group_norm, layer_norm, instance_norm
+// (and their modules), dropout, local_response_norm and the interpolation ops.
 //
 // Not listed (PyTorch accepts them, xgrad does not): label_smoothing < 0 (PyTorch
 // 1.13 only checks <= 1, and treats it as 0); losses of mixed f32 / f64 operands
 // (a weight, pos_weight or target of the other floating dtype: PyTorch promotes
-// some of them); batch_norm with only one of running_mean and running_var;
-// local_response_norm of an integer input; interpolate of a 3-D or 5-D input
+// some of them); batch_norm and instance_norm with only one of running_mean and
+// running_var; local_response_norm of an integer input; interpolate of a 3-D or 5-D input
 // with mode "nearest" (PyTorch's 1-D and 3-D resizing) and modes other than
 // "nearest" and "bilinear" (e.g. "bicubic").
 // PyTorch refuses, xgrad accepts: local_response_norm of a 2-D input [N, C]
@@ -267,6 +267,83 @@ void norm_cases(Cases& c) {
   expect<ShapeError>(c, "local_response_norm/scalar", lrn, [] { local_response_norm(full({}, 1.0)); }, {"[]"});
 }
 
+// group_norm, layer_norm, instance_norm and their modules.
+void grouped_norm_cases(Cases& c) {
+  const Tensor none;
+  const char* gn = "group_norm";
+  const auto group = [](Tensor x, std::int64_t groups, Tensor w = {}, Tensor b = {}) {
+    return [=] { group_norm(x, groups, w, b); };
+  };
+  expect<Error>(c, "group_norm/undefined", gn, group(none, 1), {"undefined"});
+  expect<DTypeError>(c, "group_norm/i64", gn, group(ti64({2, 4, 3}), 2), {"i64"});
+  expect<ShapeError>(c, "group_norm/vector_input", gn, group(t32({4}), 2), {"[4]"});
+  expect<ValueError>(c, "group_norm/groups_do_not_divide", gn, group(t32({2, 6, 3}), 4),
+                     {"[2, 6, 3]", "6 channels", "num_groups = 4"});
+  expect<ValueError>(c, "group_norm/groups_zero", gn, group(t32({2, 6, 3}), 0), {"num_groups", "0"});
+  expect<ShapeError>(c, "group_norm/weight_shape", gn, group(t32({2, 6, 3}), 2, t32({3})), {"weight", "[3]", "[6]"});
+  expect<ShapeError>(c, "group_norm/bias_shape", gn, group(t32({2, 6, 3}), 2, none, t32({6, 1})),
+                     {"bias", "[6, 1]", "[6]"});
+  expect<DTypeError>(c, "group_norm/weight_dtype", gn, group(t32({2, 6, 3}), 2, t64({6})), {"weight", "f64", "f32"});
+  expect<ValueError>(c, "group_norm/one_value_per_group", gn, group(t32({1, 4}), 4),
+                     {"more than 1 value", "[1, 4]", "num_groups = 4"});
+  expect<ValueError>(c, "GroupNorm/groups_do_not_divide", "GroupNorm", [] { nn::GroupNorm(4, 6); },
+                     {"divisible", "6", "4"});
+  expect<ValueError>(c, "GroupNorm/groups_zero", "GroupNorm", [] { nn::GroupNorm(0, 6); }, {"num_groups", "0"});
+
+  const char* ln = "layer_norm";
+  const auto layer = [](Tensor x, std::vector<std::int64_t> shape, Tensor w = {}, Tensor b = {}) {
+    return [=] { layer_norm(x, shape, w, b); };
+  };
+  expect<Error>(c, "layer_norm/undefined", ln, layer(none, {3}), {"undefined"});
+  expect<DTypeError>(c, "layer_norm/i64", ln, layer(ti64({2, 3}), {3}), {"i64"});
+  expect<ValueError>(c, "layer_norm/empty_shape", ln, layer(t32({2, 3}), {}), {"normalized_shape", "[]"});
+  expect<ShapeError>(c, "layer_norm/trailing_dims", ln, layer(t32({2, 3, 4}), {3}),
+                     {"normalized_shape = [3]", "[2, 3, 4]"});
+  expect<ShapeError>(c, "layer_norm/too_many_dims", ln, layer(t32({4}), {2, 4}), {"[2, 4]", "[4]"});
+  expect<ShapeError>(c, "layer_norm/weight_shape", ln, layer(t32({2, 3, 4}), {3, 4}, t32({4})),
+                     {"weight", "[4]", "[3, 4]"});
+  expect<ShapeError>(c, "layer_norm/bias_shape", ln, layer(t32({2, 3, 4}), {4}, none, t32({3})),
+                     {"bias", "[3]", "[4]"});
+  expect<DTypeError>(c, "layer_norm/bias_dtype", ln, layer(t32({2, 3, 4}), {4}, none, t64({4})), {"bias", "f64"});
+  expect<ValueError>(c, "LayerNorm/empty_shape", "LayerNorm", [] { nn::LayerNorm(std::vector<std::int64_t>{}); },
+                     {"normalized_shape"});
+
+  const char* in = "instance_norm";
+  const auto instance = [](Tensor x, Tensor rm, Tensor rv, Tensor w, Tensor b, bool use_input_stats = true) {
+    return [=] { instance_norm(x, rm, rv, w, b, {.use_input_stats = use_input_stats}); };
+  };
+  expect<Error>(c, "instance_norm/undefined", in, instance(none, none, none, none, none), {"undefined"});
+  expect<DTypeError>(c, "instance_norm/i64", in, instance(ti64({2, 3, 4}), none, none, none, none), {"i64"});
+  expect<ShapeError>(c, "instance_norm/vector_input", in, instance(t32({3}), none, none, none, none), {"[3]"});
+  expect<ValueError>(c, "instance_norm/one_spatial_element", in, instance(t32({2, 3}), none, none, none, none),
+                     {"more than 1 spatial element", "[2, 3]"});
+  expect<ValueError>(c, "instance_norm/one_spatial_element_3d", in, instance(t32({2, 3, 1, 1}), none, none, none, none),
+                     {"[2, 3, 1, 1]"});
+  expect<ShapeError>(c, "instance_norm/weight_shape", in, instance(t32({2, 3, 4}), none, none, t32({2}), none),
+                     {"weight", "[2]", "[3]"});
+  expect<ShapeError>(c, "instance_norm/running_mean_shape", in,
+                     instance(t32({2, 3, 4}), t32({4}), t32({3}), none, none), {"running_mean", "[4]"});
+  expect<DTypeError>(c, "instance_norm/running_var_dtype", in,
+                     instance(t32({2, 3, 4}), t32({3}), t64({3}), none, none), {"running_var", "f64"});
+  expect<ValueError>(c, "instance_norm/running_requires_grad", in,
+                     [] {
+                       instance_norm(t32({2, 3, 4}), zeros({3}, {.requires_grad = true}), ones({3}), Tensor(),
+                                     Tensor());
+                     },
+                     {"running_mean", "requires grad"});
+  expect<ValueError>(c, "instance_norm/running_stats_missing", in,
+                     instance(t32({2, 3, 4}), none, none, none, none, false), {"use_input_stats", "running"});
+  expect<ShapeError>(c, "InstanceNorm1d/rank", "InstanceNorm1d", [] { nn::InstanceNorm1d(3)(t32({2, 3, 4, 4})); },
+                     {"2-D or 3-D", "[2, 3, 4, 4]"});
+  expect<ShapeError>(c, "InstanceNorm2d/rank", "InstanceNorm2d", [] { nn::InstanceNorm2d(3)(t32({3, 4})); },
+                     {"3-D or 4-D", "[3, 4]"});
+  expect<ShapeError>(c, "InstanceNorm3d/channels_affine", "InstanceNorm3d",
+                     [] { nn::InstanceNorm3d(3, 1e-5, 0.1, true)(t32({2, 4, 2, 2, 2})); },
+                     {"3 channels", "dim 1", "[2, 4, 2, 2, 2]"});
+  expect<ShapeError>(c, "InstanceNorm1d/channels_unbatched_affine", "InstanceNorm1d",
+                     [] { nn::InstanceNorm1d(3, 1e-5, 0.1, true)(t32({4, 5})); }, {"dim 0", "[4, 5]"});
+}
+
 void upsample_cases(Cases& c) {
   using Resize = std::function<Tensor(const Tensor&, std::vector<std::int64_t>)>;
   const std::pair<std::string, Resize> resizes[] = {
@@ -332,6 +409,7 @@ Cases nn_cases() {
   regression_loss_cases(c);
   binary_loss_cases(c);
   norm_cases(c);
+  grouped_norm_cases(c);
   upsample_cases(c);
   return c;
 }

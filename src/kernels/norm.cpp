@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/simd.hpp"
 #include "util/parallel.hpp"
@@ -202,6 +203,152 @@ void batch_norm_backward(const NormLayout& layout, bool training, const T* dy, c
   });
 }
 
+// ---- group norm ----------------------------------------------------------------------
+
+namespace {
+
+// Channels of at least this many elements run the SIMD loops one channel at a
+// time; shorter ones (layer norm's, S = 1) run them over the whole row and apply
+// gamma and beta in plain loops the compiler vectorises.
+constexpr std::int64_t kMinSimdRun = 16;
+
+ChannelRuns contiguous_run(std::int64_t length) { return {1, length, length}; }
+
+// out = in * g[k] over K channels of S contiguous elements (out may be in); S = 1
+// on its own so that the loop vectorises.
+template <class T>
+void scale_channels(const T* g, std::int64_t K, std::int64_t S, const T* in, T* out) {
+  if (S == 1) {
+    for (std::int64_t k = 0; k < K; ++k) out[k] = in[k] * g[k];
+    return;
+  }
+  for (std::int64_t k = 0; k < K; ++k)
+    for (std::int64_t s = 0; s < S; ++s) out[k * S + s] = in[k * S + s] * g[k];
+}
+
+// y += b[k], laid out as scale_channels'.
+template <class T>
+void shift_channels(const T* b, std::int64_t K, std::int64_t S, T* y) {
+  if (S == 1) {
+    for (std::int64_t k = 0; k < K; ++k) y[k] += b[k];
+    return;
+  }
+  for (std::int64_t k = 0; k < K; ++k)
+    for (std::int64_t s = 0; s < S; ++s) y[k * S + s] += b[k];
+}
+
+}  // namespace
+
+template <class T>
+void group_norm_forward(const GroupNormLayout& layout, const T* x, const T* gamma, const T* beta, double eps, T* y,
+                        T* mean, T* var, T* invstd) {
+  const std::int64_t K = layout.channels_per_group(), S = layout.spatial, L = layout.row_length();
+  const auto n = static_cast<double>(L);
+  for_each_item(layout.rows(), L, [&](std::int64_t r) {
+    const T* xr = x + r * L;
+    T* yr = y + r * L;
+    const double m = channel_sum(xr, contiguous_run(L)) / n;
+    // As batch_norm_train_forward: deviations from the mean rounded to T, corrected.
+    const T center = static_cast<T>(m);
+    const double offset = m - static_cast<double>(center);
+    const double v = std::max(0.0, channel_squared_deviation(xr, contiguous_run(L), center) / n - offset * offset);
+    const double inv = 1.0 / std::sqrt(v + eps);
+    const std::int64_t first = (r % layout.groups) * K;  // the row's first channel
+    if (S >= kMinSimdRun) {
+      for (std::int64_t k = 0; k < K; ++k) {
+        const std::int64_t c = first + k;
+        const ChannelAffine<T> affine{center, static_cast<T>(gamma_of(gamma, c) * inv), beta ? beta[c] : T(0)};
+        channel_affine(xr + k * S, contiguous_run(S), affine, yr + k * S);
+      }
+    } else {
+      channel_affine(xr, contiguous_run(L), ChannelAffine<T>{center, static_cast<T>(inv), T(0)}, yr);
+      if (gamma) scale_channels(gamma + first, K, S, yr, yr);
+      if (beta) shift_channels(beta + first, K, S, yr);
+    }
+    mean[r] = center;
+    if (var) var[r] = static_cast<T>(v);
+    invstd[r] = static_cast<T>(inv);
+  });
+}
+
+template <class T>
+void group_norm_backward(const GroupNormLayout& layout, const T* dy, const T* x, const T* mean, const T* invstd,
+                         const T* gamma, T* dx, T* dgamma, T* dbeta) {
+  const std::int64_t N = layout.batch, C = layout.channels, G = layout.groups;
+  const std::int64_t K = layout.channels_per_group(), S = layout.spatial, L = layout.row_length();
+  if (dx) {
+    // dx = invstd * (gamma dy - mean(gamma dy) - xhat mean(gamma dy xhat)), with xhat = (x - mean) invstd:
+    // invstd gdy - invstd^3 mean(gdy (x - mean)) (x - mean) - invstd mean(gdy), gdy = gamma dy (dy
+    // itself without gamma), by batch norm's SIMD loops over the whole row.
+    for_each_item(layout.rows(), L, [&](std::int64_t r) {
+      const std::int64_t offset = r * L;
+      const T* gdy = dy + offset;
+      std::vector<T> scaled;
+      if (gamma) {
+        scaled.resize(static_cast<std::size_t>(L));
+        scale_channels(gamma + (r % G) * K, K, S, gdy, scaled.data());
+        gdy = scaled.data();
+      }
+      const T m = mean[r];
+      const ChannelGradSums sums = channel_grad_sums(gdy, x + offset, contiguous_run(L), m);
+      const double inv = invstd[r], n = static_cast<double>(L);
+      const ChannelGradInput<T> coefficients{m, static_cast<T>(inv), static_cast<T>(-inv * inv * inv * sums.dy_xc / n),
+                                             static_cast<T>(-inv * sums.dy / n)};
+      channel_grad_input(gdy, x + offset, contiguous_run(L), coefficients, dx + offset);
+    });
+  }
+  if (!dgamma && !dbeta) return;
+  // dgamma[c] = sum over n of invstd * sum dy (x - mean), dbeta[c] = sum dy.
+  if (S >= kMinSimdRun) {
+    for_each_item(C, N * S, [&](std::int64_t c) {
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (std::int64_t n = 0; n < N; ++n) {
+        const std::int64_t r = n * G + c / K, at = (n * C + c) * S;
+        const ChannelGradSums sums = channel_grad_sums(dy + at, x + at, contiguous_run(S), mean[r]);
+        sum_dy += sums.dy;
+        sum_dy_xhat += sums.dy_xc * static_cast<double>(invstd[r]);
+      }
+      if (dbeta) dbeta[c] = static_cast<T>(sum_dy);
+      if (dgamma) dgamma[c] = static_cast<T>(sum_dy_xhat);
+    });
+    return;
+  }
+  // Short runs: the samples split into chunks, each streaming through its rows and
+  // summing into [C] partial sums of its own (detail::parallel_sum).
+  std::vector<double> sums(static_cast<std::size_t>(2 * C));  // sum dy, then sum dy xhat
+  const std::int64_t grain = std::max<std::int64_t>(1, kMinElementsPerTask / std::max<std::int64_t>(1, C * S));
+  detail::parallel_sum<double>(N, grain, 2 * C, sums.data(), [&](std::int64_t lo, std::int64_t hi, double* out) {
+    double* sum_dy = out;
+    double* sum_dy_xhat = out + C;
+    for (std::int64_t n = lo; n < hi; ++n)
+      for (std::int64_t g = 0; g < G; ++g) {
+        const std::int64_t r = n * G + g;
+        const double m = mean[r], inv = invstd[r];
+        const std::int64_t c0 = g * K;
+        const T* dyr = dy + r * L;
+        const T* xr = x + r * L;
+        if (S == 1) {
+          for (std::int64_t k = 0; k < K; ++k) {
+            const double d = dyr[k];
+            sum_dy[c0 + k] += d;
+            sum_dy_xhat[c0 + k] += d * (static_cast<double>(xr[k]) - m) * inv;
+          }
+        } else {
+          for (std::int64_t k = 0; k < K; ++k)
+            for (std::int64_t s = 0; s < S; ++s) {
+              const double d = dyr[k * S + s];
+              sum_dy[c0 + k] += d;
+              sum_dy_xhat[c0 + k] += d * (static_cast<double>(xr[k * S + s]) - m) * inv;
+            }
+        }
+      }
+  });
+  for (std::int64_t c = 0; c < C; ++c) {
+    if (dbeta) dbeta[c] = static_cast<T>(sums[static_cast<std::size_t>(c)]);
+    if (dgamma) dgamma[c] = static_cast<T>(sums[static_cast<std::size_t>(C + c)]);
+  }
+}
+
 // ---- local response norm -----------------------------------------------------------
 
 template <class T>
@@ -267,6 +414,9 @@ void local_response_norm_backward(const NormLayout& layout, const LrnWindow& win
   template void channel_sums<T>(const NormLayout&, const T*, T*);                                                     \
   template void batch_norm_eval_forward<T>(const NormLayout&, const T*, const T*, const T*, const T*, const T*, T*);  \
   template void batch_norm_backward<T>(const NormLayout&, bool, const T*, const T*, const T*, const T*, const T*, T*, \
+                                       T*, T*);                                                                       \
+  template void group_norm_forward<T>(const GroupNormLayout&, const T*, const T*, const T*, double, T*, T*, T*, T*);  \
+  template void group_norm_backward<T>(const GroupNormLayout&, const T*, const T*, const T*, const T*, const T*, T*,   \
                                        T*, T*);                                                                       \
   template void negative_power_reference<T>(const T*, std::int64_t, T, T*);                                           \
   template void local_response_norm_forward<T>(const NormLayout&, const LrnWindow&, const T*, T*, T*, T*);            \

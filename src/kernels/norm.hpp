@@ -1,10 +1,13 @@
 #pragma once
-// Kernel layer: batch normalisation and local response normalisation over
-// contiguous [N, C, S] data (S = the product of the spatial dims, 1 for [N, C]).
-// Raw pointers and sizes; no Tensor, no autograd. Instantiated for float and
-// double; float runs the SIMD loops of kernels/norm_simd.hpp, double runs their
-// scalar twins below. Work is split across channels (batch norm) or planes
-// (local response norm) with detail::parallel_for.
+// Kernel layer: batch, group (and so layer and instance) and local response
+// normalisation over contiguous [N, C, S] data (S = the product of the spatial
+// dims, 1 for [N, C]). Raw pointers and sizes; no Tensor, no autograd.
+// Instantiated for float and double; float runs the SIMD loops of
+// kernels/norm_simd.hpp, double runs their scalar twins below. Work is split
+// across channels (batch norm; group norm's gamma and beta gradients over long
+// channels), groups (group norm), samples (group norm's gamma and beta gradients
+// over short channels, by detail::parallel_sum) or planes (local response norm)
+// with detail::parallel_for.
 
 #include <cstdint>
 
@@ -63,6 +66,38 @@ template <class T>
 ChannelGradSums channel_grad_sums_reference(const T* dy, const T* x, ChannelRuns runs, T center);
 template <class T>
 void channel_grad_input_reference(const T* dy, const T* x, ChannelRuns runs, ChannelGradInput<T> coefficients, T* dx);
+
+// ---- group norm (and layer norm, instance norm) ---------------------------------
+
+/// Contiguous [N, C, S] data normalised over groups of C / G consecutive channels
+/// of each sample: row r = n * G + g is the (C / G) * S contiguous elements of
+/// group g of sample n, whose channels are g * C / G .. (g + 1) * C / G - 1.
+/// Layer norm is {rows, D, 1, 1} (D the normalised elements, one "channel" each);
+/// instance norm has G = C.
+struct GroupNormLayout {
+  std::int64_t batch;     ///< N
+  std::int64_t channels;  ///< C
+  std::int64_t spatial;   ///< S
+  std::int64_t groups;    ///< G, dividing C
+  std::int64_t channels_per_group() const { return channels / groups; }
+  std::int64_t row_length() const { return channels / groups * spatial; }
+  std::int64_t rows() const { return batch * groups; }
+};
+
+/// Per row: the mean and biased variance (two passes, accumulated in double),
+/// invstd = 1 / sqrt(var + eps), and y = xhat * gamma[c] + beta[c] with
+/// xhat = (x - mean) * invstd. gamma, beta and var may be null. Work is split
+/// across rows.
+template <class T>
+void group_norm_forward(const GroupNormLayout& layout, const T* x, const T* gamma, const T* beta, double eps, T* y,
+                        T* mean, T* var, T* invstd);
+
+/// Backward, each output optional (null): dx = invstd * (gamma dy - mean(gamma dy)
+/// - xhat * mean(gamma dy xhat)), the means over the row; dgamma[c] = sum dy xhat
+/// and dbeta[c] = sum dy over the samples and space of channel c.
+template <class T>
+void group_norm_backward(const GroupNormLayout& layout, const T* dy, const T* x, const T* mean, const T* invstd,
+                         const T* gamma, T* dx, T* dgamma, T* dbeta);
 
 // ---- local response norm -------------------------------------------------------
 

@@ -284,6 +284,86 @@ std::string GraphBuilder::emit(const Record& r) {
                                out);
     attribute(n, "epsilon", r.get<double>("eps"));
     attribute(n, "momentum", 1.0 - r.get<double>("momentum"));  // ONNX weighs the running value
+  } else if (r.op == "group_norm") {
+    // ONNX 18's GroupNormalization is past the opsets exported: x as [N, G, -1], each
+    // group normalised by InstanceNormalization (unit scale, zero shift), reshaped back,
+    // then the per-channel weight and bias (as torch.onnx exports it).
+    const std::int64_t groups = r.get<std::int64_t>("num_groups");
+    const std::string grouped = fresh("group_norm"), normalised = fresh("group_norm");
+    node("Reshape", {in[0], ints_constant({0, groups, -1})}, grouped);
+    proto::NodeProto& n = node("InstanceNormalization",
+                               {grouped, tensor_constant(ones({groups}, {.dtype = x.dtype()})),
+                                tensor_constant(zeros({groups}, {.dtype = x.dtype()}))},
+                               normalised);
+    attribute(n, "epsilon", r.get<double>("eps"));
+    Ints shape = x.shape();
+    if (options_.dynamic_batch) shape[0] = 0;  // copy the batch dim
+    const bool weighted = r.inputs[1].defined(), shifted = r.inputs[2].defined();
+    const std::string restored = weighted || shifted ? fresh("group_norm") : out;
+    node("Reshape", {normalised, ints_constant(shape)}, restored);
+    Ints per_channel(static_cast<std::size_t>(x.dim() - 1), 1);
+    per_channel[0] = x.size(1);
+    std::string last = restored;
+    if (weighted) {
+      const std::string weight = fresh("group_norm"), scaled = shifted ? fresh("group_norm") : out;
+      node("Reshape", {name_of(r.inputs[1], "group_norm's weight"), ints_constant(per_channel)}, weight);
+      node("Mul", {last, weight}, scaled);
+      last = scaled;
+    }
+    if (shifted) {
+      const std::string bias = fresh("group_norm");
+      node("Reshape", {name_of(r.inputs[2], "group_norm's bias"), ints_constant(per_channel)}, bias);
+      node("Add", {last, bias}, out);
+    }
+  } else if (r.op == "instance_norm") {
+    const std::int64_t channels = x.size(1);
+    const std::string scale = r.inputs[1].defined() ? name_of(r.inputs[1], "instance_norm's weight")
+                                                    : tensor_constant(ones({channels}, {.dtype = x.dtype()}));
+    const std::string shift = r.inputs[2].defined() ? name_of(r.inputs[2], "instance_norm's bias")
+                                                    : tensor_constant(zeros({channels}, {.dtype = x.dtype()}));
+    if (r.get<std::int64_t>("use_input_stats") != 0) {
+      // ONNX's InstanceNormalization has no running statistics (it always uses the input's).
+      attribute(node("InstanceNormalization", {in[0], scale, shift}, out), "epsilon", r.get<double>("eps"));
+    } else {  // normalised with the running statistics: batch norm in evaluation
+      proto::NodeProto& n = node("BatchNormalization",
+                                 {in[0], scale, shift, name_of(r.inputs[3], "running_mean"),
+                                  name_of(r.inputs[4], "running_var")},
+                                 out);
+      attribute(n, "epsilon", r.get<double>("eps"));
+      attribute(n, "momentum", 1.0 - r.get<double>("momentum"));
+    }
+  } else if (r.op == "layer_norm") {
+    const auto k = static_cast<std::int64_t>(r.get<Ints>("normalized_shape").size());
+    const bool weighted = r.inputs[1].defined(), shifted = r.inputs[2].defined();
+    if (options_.opset >= 17) {
+      const std::string scale = weighted ? name_of(r.inputs[1], "layer_norm's weight")
+                                         : tensor_constant(ones(r.get<Ints>("normalized_shape"), {.dtype = x.dtype()}));
+      std::vector<std::string> inputs{in[0], scale};
+      if (shifted) inputs.push_back(name_of(r.inputs[2], "layer_norm's bias"));
+      proto::NodeProto& n = node("LayerNormalization", inputs, out);
+      attribute(n, "axis", -k);
+      attribute(n, "epsilon", r.get<double>("eps"));
+    } else {  // before opset 17: (x - mean) / sqrt(var + eps) * weight + bias over the last k axes
+      Ints axes;
+      for (std::int64_t a = -k; a < 0; ++a) axes.push_back(a);
+      const std::string mean = fresh("layer_norm"), centred = fresh("layer_norm"), squared = fresh("layer_norm"),
+                        var = fresh("layer_norm"), shifted_var = fresh("layer_norm"), deviation = fresh("layer_norm"),
+                        normalised = weighted || shifted ? fresh("layer_norm") : out;
+      attribute(node("ReduceMean", {in[0]}, mean), "axes", axes);
+      node("Sub", {in[0], mean}, centred);
+      node("Mul", {centred, centred}, squared);
+      attribute(node("ReduceMean", {squared}, var), "axes", axes);
+      node("Add", {var, scalar_constant(r.get<double>("eps"), x.dtype())}, shifted_var);
+      node("Sqrt", {shifted_var}, deviation);
+      node("Div", {centred, deviation}, normalised);
+      std::string last = normalised;
+      if (weighted) {
+        const std::string scaled = shifted ? fresh("layer_norm") : out;
+        node("Mul", {last, name_of(r.inputs[1], "layer_norm's weight")}, scaled);
+        last = scaled;
+      }
+      if (shifted) node("Add", {last, name_of(r.inputs[2], "layer_norm's bias")}, out);
+    }
   } else if (r.op == "leaky_relu") {
     attribute(node("LeakyRelu", in, out), "alpha", r.get<double>("negative_slope"));
   } else if (r.op == "gelu") {

@@ -182,6 +182,45 @@ Tensor batch_normalization(const Args& a) {
                     {.training = false, .eps = a.attr<double>("epsilon", 1e-5)});
 }
 
+Tensor instance_normalization(const Args& a) {
+  return instance_norm(a.in(0), {}, {}, a.in(1), a.in(2), {.eps = a.attr<double>("epsilon", 1e-5)});
+}
+
+// LayerNormalization (opset 17): normalised over the axes from `axis` on. Its
+// optional Mean and InvStdDev outputs (keeping the normalised axes as 1s) are
+// computed apart, without gradients through layer_norm's fused statistics.
+std::vector<Tensor> layer_normalization(const Args& a) {
+  const Tensor& x = a.in(0);
+  const std::int64_t axis = a.axis(a.attr<std::int64_t>("axis", -1), x.dim());
+  std::vector<Tensor> outputs{layer_norm(x, Ints(x.shape().begin() + axis, x.shape().end()), a.in(1),
+                                         a.has(2) ? a.in(2) : Tensor(), {.eps = a.attr<double>("epsilon", 1e-5)})};
+  if (a.wants_output(1) || a.wants_output(2)) {
+    Ints axes(static_cast<std::size_t>(x.dim() - axis));
+    std::iota(axes.begin(), axes.end(), axis);
+    const Tensor mean = x.mean(Dims(axes), true);
+    const Tensor centred = x - mean;
+    outputs.push_back(mean);
+    outputs.push_back(1.0 / sqrt((centred * centred).mean(Dims(axes), true) + a.attr<double>("epsilon", 1e-5)));
+  }
+  return outputs;
+}
+
+// ReduceMean: the axes an attribute before opset 18, an input from it; none: all axes.
+Tensor reduce_mean_node(const Args& a) {
+  const Tensor& x = a.in(0);
+  const Ints axes = a.has(1) ? a.ints(1) : a.attr<Ints>("axes", {});
+  const bool keepdims = a.attr<std::int64_t>("keepdims", 1) != 0;
+  if (axes.empty()) {
+    if (a.attr<std::int64_t>("noop_with_empty_axes", 0) != 0) return x;
+    Ints all(static_cast<std::size_t>(x.dim()));
+    std::iota(all.begin(), all.end(), 0);
+    return x.mean(Dims(all), keepdims);
+  }
+  Ints wrapped;
+  for (std::int64_t v : axes) wrapped.push_back(a.axis(v, x.dim()));
+  return x.mean(Dims(wrapped), keepdims);
+}
+
 Tensor gemm(const Args& a) {
   const double alpha = a.attr<double>("alpha", 1.0), beta = a.attr<double>("beta", 1.0);
   const bool trans_a = a.attr<std::int64_t>("transA", 0) != 0, trans_b = a.attr<std::int64_t>("transB", 0) != 0;
@@ -452,7 +491,9 @@ const std::map<std::string, Runner>& runners() {
       {"HardSigmoid", hard_sigmoid_node},
       {"HardSwish", [](const Args& a) { return hardswish(a.in(0)); }},
       {"Identity", identity_node},
+      {"InstanceNormalization", instance_normalization},
       {"LRN", lrn_node},
+      {"LayerNormalization", [](const Args& a) { return layer_normalization(a).front(); }},
       {"LeakyRelu", [](const Args& a) { return leaky_relu(a.in(0), a.attr<double>("alpha", 0.01)); }},
       {"Log", [](const Args& a) { return log(a.in(0)); }},
       {"LogSoftmax", [](const Args& a) { return softmax_node(a, true); }},
@@ -462,6 +503,7 @@ const std::map<std::string, Runner>& runners() {
       {"Neg", [](const Args& a) { return neg(a.in(0)); }},
       {"Pad", pad_node},
       {"PRelu", prelu_node},
+      {"ReduceMean", reduce_mean_node},
       {"Pow", [](const Args& a) { return pow(a.in(0), a.in(1)); }},
       {"Relu", [](const Args& a) { return relu(a.in(0)); }},
       {"Reshape", reshape_node},
@@ -504,6 +546,7 @@ std::vector<Tensor> run_node(const Node& node, const std::vector<Tensor>& inputs
   const Args a(node, inputs, opset);
   const auto it = runners().find(node.op_type);
   if (it == runners().end()) a.refuse("is not run by xgrad");
+  if (node.op_type == "LayerNormalization") return layer_normalization(a);  // up to three outputs
   return {it->second(a)};
 }
 

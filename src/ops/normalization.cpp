@@ -1,9 +1,12 @@
-// batch_norm, dropout and local_response_norm. Batch norm and local response
-// norm run the kernels of kernels/norm.hpp forward and backward; dropout saves
-// its scaled mask and multiplies the gradient by it.
+// batch_norm, group_norm, layer_norm, instance_norm, dropout and
+// local_response_norm. The norms run the kernels of kernels/norm.hpp forward and
+// backward (group, layer and instance norm share the group-norm kernels), and
+// under create_graph differentiate a recomputation made of differentiable ops;
+// dropout saves its scaled mask and multiplies the gradient by it.
 
 #include "xgrad/ops/normalization.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 
@@ -208,6 +211,205 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
         return detail::trace::Call{
             {input, weight, bias, running_mean, running_var},
             {{"training", std::int64_t{options.training}}, {"momentum", options.momentum}, {"eps", options.eps}}};
+      });
+}
+
+// ---- group norm, layer norm, instance norm ------------------------------------------
+
+namespace {
+
+// A weight, bias or running statistic of `op`: of shape `expected` and the input's dtype.
+void check_parameter(const char* op, const NamedTensor& t, const Shape& expected, const Tensor& input,
+                     const char* what) {
+  if (!t.tensor.defined()) return;
+  if (t.tensor.shape() != expected)
+    fail<ShapeError>("{}: {} has shape {} but the input {} needs {} ({})", op, t.name, str(t.tensor.shape()),
+                     str(input.shape()), str(expected), what);
+  if (t.tensor.dtype() != input.dtype())
+    fail<DTypeError>("{}: {} has dtype {} but the input has dtype {}; convert one with .to()", op, t.name,
+                     dtype_name(t.tensor.dtype()), dtype_name(input.dtype()));
+}
+
+// [C, 1, ..., 1]: a per-channel [C] tensor broadcast against input [N, C, *spatial].
+Shape per_channel_shape(const Tensor& input) {
+  Shape shape(static_cast<std::size_t>(input.dim() - 1), 1);
+  shape[0] = input.size(1);
+  return shape;
+}
+
+// Group-wise normalisation of in = {x, weight, bias} composed of differentiable
+// ops, for backwards under create_graph: x seen as [rows, L], each row normalised
+// with its mean and biased variance, weight and bias reshaped to param_shape.
+Tensor grouped_composite(const std::vector<Tensor>& in, const kernels::GroupNormLayout& layout,
+                         const Shape& param_shape, double eps) {
+  const Tensor& x = in[0];
+  const Tensor rows = x.reshape({layout.rows(), layout.row_length()});
+  const Tensor centred = rows - rows.mean(1, true);
+  Tensor y = (centred / sqrt((centred * centred).mean(1, true) + eps)).reshape(x.shape());
+  if (in[1].defined()) y = y * in[1].reshape(param_shape);
+  if (in[2].defined()) y = y + in[2].reshape(param_shape);
+  return y;
+}
+
+// The statistics a group-wise normalisation computed, [rows] each (the mean, the
+// biased variance), for instance norm's running statistics.
+struct GroupStatistics {
+  Tensor mean, var;
+};
+
+// Group norm, layer norm and instance norm: input normalised per row of `layout`
+// by the group-norm kernels, recorded as `node`, whose backward runs the fused
+// kernel (or, under create_graph, differentiates grouped_composite); weight and
+// bias are broadcast as param_shape. Fills *statistics when it is not null.
+Tensor normalise_groups(const char* op, const char* node, const Tensor& input, const kernels::GroupNormLayout& layout,
+                        const Shape& param_shape, const Tensor& weight, const Tensor& bias, double eps,
+                        GroupStatistics* statistics = nullptr) {
+  const Tensor x = contiguous_values(input);
+  const Tensor gamma = contiguous_values(weight);
+  const Tensor beta = contiguous_values(bias);
+  const DType dtype = input.dtype();
+  Tensor out = detail::make_tensor(input.shape(), dtype);
+  const NormStatistics stats{detail::make_tensor({layout.rows()}, dtype), detail::make_tensor({layout.rows()}, dtype)};
+  const Tensor var = statistics ? detail::make_tensor({layout.rows()}, dtype) : Tensor();
+  detail::visit_floating(dtype, op, [&]<class T>() {
+    kernels::group_norm_forward<T>(layout, detail::element_ptr<T>(x), data_or_null<T>(gamma), data_or_null<T>(beta),
+                                   eps, detail::element_ptr<T>(out), detail::element_ptr<T>(stats.mean),
+                                   data_or_null<T>(var), detail::element_ptr<T>(stats.invstd));
+  });
+  if (statistics) *statistics = {stats.mean, var};
+  if (!detail::any_requires_grad({input, weight, bias})) return out;
+  return detail::record(
+      node, {input, weight, bias}, out,
+      [sx = SavedTensor(input), sw = SavedTensor(weight), sb = SavedTensor(bias), stats, layout, param_shape, eps,
+       node](const BackwardArgs& args) {
+        // grad [*input] -> input [*input], weight and bias [*param]
+        if (detail::creating_graph())
+          return detail::gradients_by_recomputation(
+              [&](const std::vector<Tensor>& in) { return grouped_composite(in, layout, param_shape, eps); },
+              {sx.unpack(node), sw.unpack(node), sb.unpack(node)}, args.grad(), args.needs);
+        const Tensor saved_input = contiguous_values(sx.unpack(node));
+        const Tensor saved_weight = contiguous_values(sw.unpack(node));
+        const Tensor dy = contiguous_values(args.grad());
+        const DType type = saved_input.dtype();
+        const Tensor dx = args.needs_grad(0) ? detail::make_tensor(saved_input.shape(), type) : Tensor();
+        const Tensor dgamma = args.needs_grad(1) ? detail::make_tensor(sw.unpack(node).shape(), type) : Tensor();
+        const Tensor dbeta = args.needs_grad(2) ? detail::make_tensor(sb.unpack(node).shape(), type) : Tensor();
+        detail::visit_floating(type, node, [&]<class T>() {
+          kernels::group_norm_backward<T>(layout, detail::element_ptr<T>(dy), detail::element_ptr<T>(saved_input),
+                                          detail::element_ptr<T>(stats.mean), detail::element_ptr<T>(stats.invstd),
+                                          data_or_null<T>(saved_weight), data_or_null<T>(dx), data_or_null<T>(dgamma),
+                                          data_or_null<T>(dbeta));
+        });
+        return std::vector<Tensor>{dx, dgamma, dbeta};
+      });
+}
+
+std::int64_t spatial_size(const Tensor& input) { return norm_layout(input).spatial; }
+
+}  // namespace
+
+Tensor group_norm(const Tensor& input, std::int64_t num_groups, const Tensor& weight, const Tensor& bias,
+                  const GroupNormOptions& options) {
+  return detail::trace::traced(
+      "group_norm",
+      [&]() -> Tensor {
+        check_norm_input("group_norm", input);
+        const std::int64_t C = input.size(1);
+        if (num_groups < 1) fail<ValueError>("group_norm: num_groups must be positive, got {}", num_groups);
+        if (C % num_groups != 0)
+          fail<ValueError>("group_norm: the input {} has {} channels, which num_groups = {} does not divide",
+                           str(input.shape()), C, num_groups);
+        for (const NamedTensor& t : {NamedTensor{"weight", weight}, NamedTensor{"bias", bias}})
+          check_parameter("group_norm", t, {C}, input, "one value per channel");
+        const kernels::GroupNormLayout layout{input.size(0), C, spatial_size(input), num_groups};
+        // As torch's _verify_batch_size on [N * C / G, G, *spatial].
+        if (layout.batch * layout.channels_per_group() * layout.spatial == 1)
+          fail<ValueError>(
+              "group_norm: expected more than 1 value per channel when training, got input {} with num_groups = {}",
+              str(input.shape()), num_groups);
+        return normalise_groups("group_norm", "GroupNormBackward", input, layout, per_channel_shape(input), weight,
+                                bias, options.eps);
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{input, weight, bias}, {{"num_groups", num_groups}, {"eps", options.eps}}};
+      });
+}
+
+Tensor layer_norm(const Tensor& input, const std::vector<std::int64_t>& normalized_shape, const Tensor& weight,
+                  const Tensor& bias, const LayerNormOptions& options) {
+  return detail::trace::traced(
+      "layer_norm",
+      [&]() -> Tensor {
+        detail::check_defined("layer_norm", input);
+        detail::check_floating("layer_norm", input);
+        if (normalized_shape.empty())
+          fail<ValueError>("layer_norm: normalized_shape must have at least one dim, got []");
+        const auto k = static_cast<std::int64_t>(normalized_shape.size());
+        if (input.dim() < k || !std::equal(normalized_shape.begin(), normalized_shape.end(), input.shape().end() - k))
+          fail<ShapeError>("layer_norm: normalized_shape = {} must equal the input's trailing dims, got input {}",
+                           str(normalized_shape), str(input.shape()));
+        for (const NamedTensor& t : {NamedTensor{"weight", weight}, NamedTensor{"bias", bias}})
+          check_parameter("layer_norm", t, normalized_shape, input, "normalized_shape");
+        std::int64_t D = 1;
+        for (std::int64_t d : normalized_shape) D *= d;
+        const std::int64_t rows = D == 0 ? 0 : input.numel() / D;
+        return normalise_groups("layer_norm", "LayerNormBackward", input, {rows, D, 1, 1}, normalized_shape, weight,
+                                bias, options.eps);
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{input, weight, bias},
+                                   {{"normalized_shape", normalized_shape}, {"eps", options.eps}}};
+      });
+}
+
+Tensor instance_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                     const Tensor& bias, const InstanceNormOptions& options) {
+  return detail::trace::traced(
+      "instance_norm",
+      [&]() -> Tensor {
+        check_norm_input("instance_norm", input);
+        const std::int64_t C = input.size(1);
+        for (const NamedTensor& t : {NamedTensor{"running_mean", running_mean}, NamedTensor{"running_var", running_var},
+                                     NamedTensor{"weight", weight}, NamedTensor{"bias", bias}})
+          check_parameter("instance_norm", t, {C}, input, "one value per channel");
+        for (const NamedTensor& t : {NamedTensor{"running_mean", running_mean}, NamedTensor{"running_var", running_var}})
+          if (t.tensor.defined() && t.tensor.requires_grad())
+            fail<ValueError>(
+                "instance_norm: {} requires grad, but running statistics are buffers updated in place; "
+                "pass one that does not (e.g. detach() it)",
+                t.name);
+        if (running_mean.defined() != running_var.defined())
+          fail<ValueError>("instance_norm: running_mean and running_var go together, but only {} was given",
+                           running_mean.defined() ? "running_mean" : "running_var");
+        if (!options.use_input_stats) {
+          if (!running_mean.defined())
+            fail<ValueError>(
+                "instance_norm: use_input_stats = false normalises with the running statistics, but running_mean "
+                "and running_var were not given (input {})",
+                str(input.shape()));
+          return batch_norm(input, running_mean, running_var, weight, bias, {.training = false, .eps = options.eps});
+        }
+        const kernels::GroupNormLayout layout{input.size(0), C, spatial_size(input), C};
+        if (layout.spatial == 1)  // as torch's _verify_spatial_size
+          fail<ValueError>("instance_norm: expected more than 1 spatial element when training, got input {}",
+                           str(input.shape()));
+        GroupStatistics stats;
+        Tensor out = normalise_groups("instance_norm", "InstanceNormBackward", input, layout, per_channel_shape(input),
+                                      weight, bias, options.eps, running_mean.defined() ? &stats : nullptr);
+        if (running_mean.defined()) {
+          // The mean over the batch of each channel's statistics (as torch, which
+          // updates one copy of the running statistics per sample and averages them).
+          const Shape per_sample{layout.batch, C};
+          update_running_stats(running_mean, running_var, stats.mean.reshape(per_sample).mean(0),
+                               stats.var.reshape(per_sample).mean(0), layout.spatial, options.momentum);
+        }
+        return out;
+      },
+      [&](const detail::trace::Scope&, const Tensor&) {
+        return detail::trace::Call{{input, weight, bias, running_mean, running_var},
+                                   {{"use_input_stats", std::int64_t{options.use_input_stats}},
+                                    {"momentum", options.momentum},
+                                    {"eps", options.eps}}};
       });
 }
 
