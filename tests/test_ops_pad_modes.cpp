@@ -106,3 +106,31 @@ TEST_CASE("divisor_override and adaptive max pooling in 1-D and 3-D", "[pool][di
                             "divisor_override");
   XGRAD_REQUIRE_THROWS_WITH(adaptive_max_pool1d(randn({2}), {2}), ShapeError, "adaptive_max_pool1d");
 }
+
+TEST_CASE("max_unpool inverts max pooling with indices, lp_pool is PyTorch's", "[pool][unpool][lp_pool]") {
+  const PoolWithIndices pooled = max_pool1d_with_indices(f64_tensor({1, 5, 2, 4, 3, 0}, {1, 1, 6}), {.kernel = {2}});
+  require_values(max_unpool1d(pooled.values, pooled.indices, {.kernel = {2}}), {0, 5, 0, 4, 3, 0});
+  require_values(lp_pool1d(f64_tensor({1, 2, 3, 4}, {1, 1, 4}), {.norm_type = 2, .kernel = {2}}),
+                 {std::sqrt(5.0), 5.0}, 1e-12);
+  manual_seed(8);
+  const PoolWithIndices p2 = max_pool2d_with_indices(randn({2, 3, 6, 6}, {.dtype = f64}), {.kernel = {2}});
+  require_gradchecks([&](const std::vector<Tensor>& in) { return max_unpool2d(in[0], p2.indices, {.kernel = {2}}); },
+                     {leaf({2, 3, 3, 3})});
+  require_gradchecks(
+      [&](const std::vector<Tensor>& in) {
+        return max_unpool2d(in[0], p2.indices, {.kernel = {2}, .output_size = {7, 6}});
+      },
+      {leaf({2, 3, 3, 3})});
+  require_gradchecks([](const std::vector<Tensor>& in) { return lp_pool2d(abs(in[0]) + 0.5, {.norm_type = 3, .kernel = {2}}); },
+                     {leaf({1, 2, 4, 5})});
+  require_gradchecks(
+      [](const std::vector<Tensor>& in) { return lp_pool1d(in[0], {.norm_type = 2, .kernel = {3}, .stride = {2}}); },
+      {leaf({2, 7})});  // unbatched
+  XGRAD_REQUIRE_THROWS_WITH(max_unpool2d(p2.values, p2.indices, {.kernel = {2}, .output_size = {9, 6}}), ValueError,
+                            "max_unpool2d", "output_size");
+  XGRAD_REQUIRE_THROWS_WITH(max_unpool2d(p2.values, full({2, 3, 3, 3}, 1000, {.dtype = i64}), {.kernel = {2}}), ValueError, "max_unpool2d",
+                            "outside the output plane");
+  XGRAD_REQUIRE_THROWS_WITH(max_unpool2d(p2.values, p2.values, {.kernel = {2}}), ShapeError, "max_unpool2d", "i64");
+  XGRAD_REQUIRE_THROWS_WITH(lp_pool2d(randn({1, 1, 4, 4}), {.norm_type = 0, .kernel = {2}}), ValueError, "lp_pool2d",
+                            "norm_type");
+}

@@ -3,6 +3,7 @@
 
 #include "xgrad/ops/pooling.hpp"
 
+#include <cmath>
 #include <string>
 
 #include "autograd/record.hpp"
@@ -12,6 +13,8 @@
 #include "util/check.hpp"
 #include "util/dispatch.hpp"
 #include "xgrad/ops/arithmetic.hpp"
+#include "xgrad/ops/indexing.hpp"
+#include "xgrad/ops/math.hpp"
 #include "xgrad/ops/shape.hpp"
 #include "ops/trace.hpp"
 
@@ -394,6 +397,81 @@ PoolWithIndices adaptive_max_pool2d_with_indices(const Tensor& input, const Spat
 PoolWithIndices adaptive_max_pool3d_with_indices(const Tensor& input, const Spatial& output_size) {
   return adaptive_max_pool_any("adaptive_max_pool3d_with_indices", "AdaptiveMaxPool3dBackward", 3, input, output_size);
 }
+
+namespace {
+
+Tensor max_unpool(const char* op, std::size_t dims, const Tensor& input, const Tensor& indices,
+                  const MaxUnpoolOptions& options) {
+  detail::check_defined(op, input);
+  detail::check_defined(op, indices, "indices");
+  if (unbatched(input, dims)) return squeeze(max_unpool(op, dims, unsqueeze(input, 0), unsqueeze(indices, 0), options), 0);
+  if (input.dim() != static_cast<std::int64_t>(dims + 2))
+    fail<ShapeError>("{}: expected a {}-D input {} (or {}-D without the batch dim), got shape {}", op, dims + 2,
+                     layout(dims), dims + 1, str(input.shape()));
+  detail::check_floating(op, input);
+  if (indices.dtype() != i64 || indices.shape() != input.shape())
+    fail<ShapeError>("{}: indices must be i64 of the input's shape {}, got {} of shape {}", op, str(input.shape()),
+                     dtype_name(indices.dtype()), str(indices.shape()));
+  if (options.kernel.empty()) fail<ValueError>("{}: the kernel size is required, e.g. {{.kernel = {{2}}}}", op);
+  const Spatial kernel = detail::expand_spatial(op, "kernel", options.kernel, dims, 1);
+  const Spatial stride = options.stride.empty() ? kernel : detail::expand_spatial(op, "stride", options.stride, dims, 1);
+  const Spatial padding = detail::expand_spatial(op, "padding", options.padding, dims, 0);
+  Shape out_shape{input.size(0), input.size(1)};
+  std::int64_t plane = 1;
+  for (std::size_t d = 0; d < dims; ++d) {
+    const std::int64_t in = input.shape()[d + 2];
+    const std::int64_t natural = (in - 1) * stride[d] - 2 * padding[d] + kernel[d];
+    std::int64_t size = natural;
+    if (!options.output_size.empty()) {
+      if (options.output_size.size() != dims)
+        fail<ValueError>("{}: output_size must give the {} spatial sizes, got {}", op, dims, str(options.output_size));
+      size = options.output_size[d];
+      if (size <= natural - stride[d] || size >= natural + stride[d])
+        fail<ValueError>("{}: output_size {} is not between {} and {} in spatial dim {} (input {})", op,
+                         str(options.output_size), natural - stride[d] + 1, natural + stride[d] - 1, d,
+                         str(input.shape()));
+    }
+    if (size < 1) fail<ShapeError>("{}: the output would have size {} in spatial dim {}", op, size, d);
+    out_shape.push_back(size);
+    plane *= size;
+  }
+  const Tensor flat_indices = reshape(indices, {input.size(0), input.size(1), -1});
+  const auto values = flat_indices.contiguous().to_vector<std::int64_t>();
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (values[i] < 0 || values[i] >= plane)
+      fail<ValueError>("{}: index {} at position {} is outside the output plane of {} elements (output {})", op,
+                       values[i], str(detail::unravel_index(static_cast<std::int64_t>(i), indices.shape())), plane,
+                       str(out_shape));
+  const Tensor canvas = zeros({input.size(0), input.size(1), plane}, {.dtype = input.dtype()});
+  return reshape(scatter_add(canvas, 2, flat_indices, reshape(input, {input.size(0), input.size(1), -1})), out_shape);
+}
+
+Tensor lp_pool(const char* op, std::size_t dims, const Tensor& input, const LpPoolOptions& options) {
+  if (!(options.norm_type > 0) || !std::isfinite(options.norm_type))
+    fail<ValueError>("{}: norm_type must be a positive number, got {}", op, options.norm_type);
+  if (options.kernel.empty()) fail<ValueError>("{}: the kernel size is required, e.g. {{.kernel = {{2}}}}", op);
+  const Spatial kernel = detail::expand_spatial(op, "kernel", options.kernel, dims, 1);
+  std::int64_t window = 1;
+  for (const std::int64_t k : kernel) window *= k;
+  const AvgPoolOptions avg{.kernel = kernel, .stride = options.stride, .padding = {0}, .ceil_mode = options.ceil_mode};
+  const Tensor powered = pow(input, options.norm_type);
+  const Tensor mean = dims == 1 ? avg_pool1d(powered, avg) : avg_pool2d(powered, avg);
+  return pow(mul(mean, static_cast<double>(window)), 1.0 / options.norm_type);
+}
+
+}  // namespace
+
+Tensor max_unpool1d(const Tensor& input, const Tensor& indices, const MaxUnpool1dOptions& options) {
+  return max_unpool("max_unpool1d", 1, input, indices, options);
+}
+Tensor max_unpool2d(const Tensor& input, const Tensor& indices, const MaxUnpool2dOptions& options) {
+  return max_unpool("max_unpool2d", 2, input, indices, options);
+}
+Tensor max_unpool3d(const Tensor& input, const Tensor& indices, const MaxUnpool3dOptions& options) {
+  return max_unpool("max_unpool3d", 3, input, indices, options);
+}
+Tensor lp_pool1d(const Tensor& input, const LpPoolOptions& options) { return lp_pool("lp_pool1d", 1, input, options); }
+Tensor lp_pool2d(const Tensor& input, const LpPoolOptions& options) { return lp_pool("lp_pool2d", 2, input, options); }
 
 Tensor global_avg_pool(const Tensor& input) {
   return detail::trace::traced(

@@ -3,11 +3,11 @@
 dilation, ceil_mode (including the clipped-window cases PyTorch accepts), count_include_pad;
 max pooling's indices; adaptive avg pooling 1-3-D and adaptive max 2-D with uneven windows;
 global average pooling; divisor_override; adaptive max pooling 1-3-D; inputs without the
-batch dim. Values are distinct (no ties), so max pooling's gradient is unique.
+batch dim; max_unpool 1-3-D (with output_size) and lp_pool 1-D and 2-D. Values are distinct (no ties), so max pooling's gradient is unique.
 Writes pool.safetensors."""
 import torch.nn.functional as F
 
-from reference import Family, distinct
+from reference import Family, distinct, randn
 
 family = Family("pool")
 MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
@@ -83,4 +83,21 @@ family.case("adaptive_avg_pool2d", [distinct(3, 5, 7)], lambda x: F.adaptive_avg
             options={"output_size": [2, 3]})
 family.case("adaptive_max_pool2d_with_indices", [distinct(2, 6, 5)],
             lambda x: F.adaptive_max_pool2d(x, [3, 2], return_indices=True), options={"output_size": [3, 2]})
+# max_unpool (indices from max pooling with non-overlapping windows, so none repeats) and lp_pool
+UNPOOL = {1: F.max_unpool1d, 2: F.max_unpool2d, 3: F.max_unpool3d}
+for d, shape, kernel, stride, padding, output_size in [(1, (2, 3, 9), 2, 2, 0, None), (1, (1, 2, 10), 3, 3, 1, [11]),
+                                                       (2, (2, 2, 6, 7), 2, 2, 0, [6, 7]), (2, (1, 3, 7, 7), 3, 3, 1, [8, 7]),
+                                                       (2, (2, 4, 5), 2, 2, 0, [5, 5]), (3, (1, 2, 4, 4, 6), 2, 2, 0, None)]:
+    _, indices = MAX[d](distinct(*shape), kernel, stride, padding, return_indices=True)
+    values = randn(*indices.shape)
+    family.case(f"max_unpool{d}d", [values, indices],
+                lambda v, i: UNPOOL[d](v, i, kernel, stride, padding, output_size),
+                options={"kernel": kernel, "stride": stride, "padding": padding, "output_size": output_size or []})
+LP = {1: F.lp_pool1d, 2: F.lp_pool2d}
+for d, shape, p, kernel, stride, ceil in [(1, (2, 3, 9), 2.0, 3, 2, False), (1, (1, 2, 8), 3.0, 2, None, True),
+                                          (2, (2, 2, 6, 7), 2.0, 2, None, False), (2, (1, 3, 7, 7), 1.5, 3, 2, True),
+                                          (2, (2, 5, 5), 4.0, (2, 3), (1, 2), False)]:
+    family.case(f"lp_pool{d}d", [distinct(*shape).abs() + 0.1], lambda x: LP[d](x, p, kernel, stride, ceil),
+                options={"norm_type": p, "kernel": kernel, "stride": stride if stride is not None else [],
+                         "ceil_mode": ceil})
 family.write()

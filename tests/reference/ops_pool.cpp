@@ -23,6 +23,16 @@ AvgPoolOptions avg_options(const Options& o) {
           .divisor_override = divisor.is_null() ? std::nullopt : std::optional(divisor.get<std::int64_t>())};
 }
 
+MaxUnpoolOptions unpool_options(const Options& o) {
+  return {.kernel = ints(o.at("kernel")), .stride = ints(o.at("stride")), .padding = ints(o.at("padding")),
+          .output_size = ints(o.at("output_size"))};
+}
+
+LpPoolOptions lp_options(const Options& o) {
+  return {.norm_type = o.at("norm_type").get<double>(), .kernel = ints(o.at("kernel")), .stride = ints(o.at("stride")),
+          .ceil_mode = o.at("ceil_mode").get<bool>()};
+}
+
 Outputs both(const PoolWithIndices& p) { return {p.values, p.indices}; }
 
 }  // namespace
@@ -65,6 +75,11 @@ TEST_CASE("reference: pool", "[reference][pool]") {
        [](const Inputs& in, const Options& o) {
          return both(adaptive_max_pool2d_with_indices(in[0], ints(o.at("output_size"))));
        }},
+      {"max_unpool1d", [](const Inputs& in, const Options& o) { return Outputs{max_unpool1d(in[0], in[1], unpool_options(o))}; }},
+      {"max_unpool2d", [](const Inputs& in, const Options& o) { return Outputs{max_unpool2d(in[0], in[1], unpool_options(o))}; }},
+      {"max_unpool3d", [](const Inputs& in, const Options& o) { return Outputs{max_unpool3d(in[0], in[1], unpool_options(o))}; }},
+      {"lp_pool1d", [](const Inputs& in, const Options& o) { return Outputs{lp_pool1d(in[0], lp_options(o))}; }},
+      {"lp_pool2d", [](const Inputs& in, const Options& o) { return Outputs{lp_pool2d(in[0], lp_options(o))}; }},
       {"global_avg_pool", [](const Inputs& in, const Options&) { return Outputs{global_avg_pool(in[0])}; }},
   });
 }

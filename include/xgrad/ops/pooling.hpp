@@ -79,6 +79,38 @@ PoolWithIndices adaptive_max_pool1d_with_indices(const Tensor& input, const Spat
 PoolWithIndices adaptive_max_pool2d_with_indices(const Tensor& input, const Spatial& output_size);
 PoolWithIndices adaptive_max_pool3d_with_indices(const Tensor& input, const Spatial& output_size);
 
+struct MaxUnpoolOptions {
+  Spatial kernel;
+  Spatial stride = {};       ///< empty = kernel
+  Spatial padding = {0};
+  Spatial output_size = {};  ///< spatial sizes; empty = (in - 1) * stride - 2 * padding + kernel
+};
+using MaxUnpool1dOptions = MaxUnpoolOptions;
+using MaxUnpool2dOptions = MaxUnpoolOptions;
+using MaxUnpool3dOptions = MaxUnpoolOptions;
+
+/// The inverse of max pooling with indices (the unpooling of Zeiler and Fergus's
+/// deconvnet): zeros of the output size, with each input value put at its index
+/// within its plane (the indices max_pool*d_with_indices returns). Indices that
+/// repeat (overlapping windows) add up, where PyTorch keeps one of them; the
+/// gradient is the gather at the indices either way.
+Tensor max_unpool1d(const Tensor& input, const Tensor& indices, const MaxUnpool1dOptions& options);
+Tensor max_unpool2d(const Tensor& input, const Tensor& indices, const MaxUnpool2dOptions& options);
+Tensor max_unpool3d(const Tensor& input, const Tensor& indices, const MaxUnpool3dOptions& options);
+
+struct LpPoolOptions {
+  double norm_type = 2.0;  ///< p
+  Spatial kernel;
+  Spatial stride = {};  ///< empty = kernel
+  bool ceil_mode = false;
+};
+
+/// Power-average pooling as torch.nn.functional.lp_pool1d / 2d:
+/// (sum over the window of x^p)^(1 / p), computed as PyTorch does (avg_pool of x^p
+/// times the window size), so a negative x with a fractional p gives NaN as there.
+Tensor lp_pool1d(const Tensor& input, const LpPoolOptions& options);
+Tensor lp_pool2d(const Tensor& input, const LpPoolOptions& options);
+
 /// Mean over every spatial dim: [N, C, *spatial] -> [N, C].
 Tensor global_avg_pool(const Tensor& input);
 
