@@ -303,11 +303,13 @@ AxisMap<T> linear_axis(std::int64_t in, std::int64_t out, bool align_corners, do
 template <class T>
 AxisMap<T> cubic_axis(std::int64_t in, std::int64_t out, bool align_corners, double factor) {
   constexpr T A = T(-0.75);
-  const auto near = [&](T x) { return ((A + T(2)) * x - (A + T(3))) * x * x + T(1); };     // |x| <= 1
+  const auto near = [&](T x) { return ((A + T(2)) * x - (A + T(3))) * x * x + T(1); };       // |x| <= 1
   const auto far = [&](T x) { return ((A * x - T(5) * A) * x + T(8) * A) * x - T(4) * A; };  // 1 < |x| < 2
   T scale;
-  if (align_corners) scale = out > 1 ? static_cast<T>(in - 1) / static_cast<T>(out - 1) : T(0);
-  else scale = factor > 0.0 ? static_cast<T>(1.0 / factor) : static_cast<T>(in) / static_cast<T>(out);
+  if (align_corners)
+    scale = out > 1 ? static_cast<T>(in - 1) / static_cast<T>(out - 1) : T(0);
+  else
+    scale = factor > 0.0 ? static_cast<T>(1.0 / factor) : static_cast<T>(in) / static_cast<T>(out);
   AxisMap<T> m{in, out, 4, {}, {}};
   for (std::int64_t o = 0; o < out; ++o) {
     const T index = static_cast<T>(o);
@@ -370,7 +372,9 @@ void apply_axis(const AxisMap<T>& m, std::int64_t outer, std::int64_t inner, con
 template <class T>
 void apply_maps(const std::vector<AxisMap<T>>& maps, std::int64_t planes, Shape sizes, const T* src, T* dst,
                 bool adjoint) {
-  std::vector<T> current(src, src + planes * std::accumulate(sizes.begin(), sizes.end(), std::int64_t{1}, std::multiplies<>())), next;
+  std::vector<T> current(
+      src, src + planes * std::accumulate(sizes.begin(), sizes.end(), std::int64_t{1}, std::multiplies<>())),
+      next;
   const auto product = [&](std::size_t begin, std::size_t end) {
     std::int64_t p = 1;
     for (std::size_t d = begin; d < end; ++d) p *= sizes[d];
@@ -391,7 +395,7 @@ void apply_maps(const std::vector<AxisMap<T>>& maps, std::int64_t planes, Shape 
 
 // "UpsampleBicubic2dBackward" and the like.
 std::string node_name(const std::string& mode, std::size_t dims) {
-  const std::string kind = mode == "nearest"     ? "Nearest"
+  const std::string kind = mode == "nearest"         ? "Nearest"
                            : mode == "nearest-exact" ? "NearestExact"
                            : mode == "linear"        ? "Linear"
                            : mode == "bicubic"       ? "Bicubic"
@@ -416,15 +420,14 @@ Tensor separable(const char* op, const Tensor& x, const Resize& r) {
     return result;
   };
   auto pair = std::make_shared<detail::LinearPair>(detail::LinearPair{
-      name, name + "Backward",
-      [run, out_shape, op](const Tensor& v) { return run(v, out_shape, false, op); },
+      name, name + "Backward", [run, out_shape, op](const Tensor& v) { return run(v, out_shape, false, op); },
       [run, in_shape](const Tensor& grad) { return run(grad, in_shape, true, "interpolate backward"); }});
   return detail::apply_linear(pair, x);
 }
 
 const std::vector<std::string>& interpolate_modes() {
-  static const std::vector<std::string> modes{"nearest", "linear", "bilinear", "bicubic", "trilinear", "area",
-                                              "nearest-exact"};
+  static const std::vector<std::string> modes{"nearest",   "linear", "bilinear",     "bicubic",
+                                              "trilinear", "area",   "nearest-exact"};
   return modes;
 }
 
@@ -451,14 +454,18 @@ std::string joined(const std::vector<std::int64_t>& sizes) {
 Resize resize_of(const char* op, const Tensor& x, const InterpolateOptions& options) {
   const std::string& mode = options.mode;
   if (std::find(interpolate_modes().begin(), interpolate_modes().end(), mode) == interpolate_modes().end())
-    fail<ValueError>("{}: mode must be one of \"nearest\", \"linear\", \"bilinear\", \"bicubic\", \"trilinear\", "
-                     "\"area\", \"nearest-exact\", got \"{}\"", op, mode);
+    fail<ValueError>(
+        "{}: mode must be one of \"nearest\", \"linear\", \"bilinear\", \"bicubic\", \"trilinear\", "
+        "\"area\", \"nearest-exact\", got \"{}\"",
+        op, mode);
   if (options.align_corners && rank_of(mode) == 0)
-    fail<ValueError>("{}: align_corners applies to the interpolating modes linear, bilinear, bicubic and "
-                     "trilinear only, not \"{}\"", op, mode);
+    fail<ValueError>(
+        "{}: align_corners applies to the interpolating modes linear, bilinear, bicubic and "
+        "trilinear only, not \"{}\"",
+        op, mode);
   if (options.size.empty() == options.scale_factor.empty())
-    fail<ValueError>("{}: give either size or scale_factor (got size {} and scale_factor {})", op,
-                     str(options.size), options.scale_factor);
+    fail<ValueError>("{}: give either size or scale_factor (got size {} and scale_factor {})", op, str(options.size),
+                     options.scale_factor);
   if (options.recompute_scale_factor.value_or(false) && !options.size.empty())
     fail<ValueError>("{}: recompute_scale_factor is not meaningful with an explicit size {}", op, str(options.size));
   detail::check_defined(op, x);
@@ -491,8 +498,8 @@ Resize resize_of(const char* op, const Tensor& x, const InterpolateOptions& opti
                      str(x.shape()), f);
   r.factors = f.size() == 1 ? std::vector<double>(dims, f[0]) : f;
   for (std::size_t d = 0; d < dims; ++d)
-    r.out.push_back(static_cast<std::int64_t>(std::floor(static_cast<double>(x.size(static_cast<std::int64_t>(d) + 2)) *
-                                                         r.factors[d])));
+    r.out.push_back(static_cast<std::int64_t>(
+        std::floor(static_cast<double>(x.size(static_cast<std::int64_t>(d) + 2)) * r.factors[d])));
   if (std::any_of(r.out.begin(), r.out.end(), [](std::int64_t s) { return s < 1; }))
     fail<ValueError>("{}: scale_factor {} leaves no pixels of the input {} (output {})", op, f, str(x.shape()),
                      joined(r.out));
