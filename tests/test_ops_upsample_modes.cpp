@@ -506,3 +506,23 @@ TEST_CASE("nn::Upsample takes interpolate's other modes", "[upsample][modes][nn]
   nn::Upsample linear({.size = {4}, .mode = "linear"});
   XGRAD_REQUIRE_THROWS_WITH(linear(x), ValueError, "interpolate", "\"linear\"", "3-D", "4-D");
 }
+
+// As in 2-D (tests/test_ops_upsample.cpp): PyTorch 1.13's 1-D and 3-D nearest read
+// floor(o / factor) forward even where a factor leaves the size unchanged (1.25 on
+// 3: 0, 0, 1), but its backward short-cuts to the identity there (gradient 0, 1, 2
+// for the output gradient 0, 1, 2), which is not the adjoint of its forward. xgrad
+// differentiates its forward exactly.
+TEST_CASE("1-D and 3-D nearest with a factor that keeps the size: PyTorch's forward, the exact gradient",
+          "[upsample][modes][nearest][regression]") {
+  for (const Shape& shape : {Shape{1, 1, 3}, Shape{1, 1, 3, 1, 1}}) {
+    INFO("input " << shape_to_string(shape));
+    Tensor x = arange(0, 3, 1, {.dtype = f64}).reshape(shape);
+    x.requires_grad_();
+    std::vector<double> factor(shape.size() - 2, 1.0);
+    factor[0] = 1.25;
+    const Tensor y = interpolate(x, {.scale_factor = factor});
+    require_values(y, {0, 0, 1});  // F.interpolate(x, scale_factor=1.25): 0, 0, 1
+    y.backward(arange(0, 3, 1, {.dtype = f64}).reshape(shape));
+    require_values(x.grad(), {1, 2, 0});
+  }
+}

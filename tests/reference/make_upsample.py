@@ -7,12 +7,14 @@ linear, area, nearest-exact; 4-D bicubic, area, nearest-exact; 5-D nearest, tril
 area, nearest-exact; by size and scale_factor, align_corners both ways,
 recompute_scale_factor. Writes upsample.safetensors.
 
-Not here: nearest with a scale factor whose output size is in or 2 * in but is not 1 or 2
-(1.25 on 3, 2.2 on 2). PyTorch 1.13 disagrees with itself there: its forward reads
-floor(o / f) on the contiguous path (N * C > 1 channels) and short-cuts to o or o / 2 on
-the channels-last path (also taken for one channel), and its backward always short-cuts,
-so its gradient is not the adjoint of its forward. xgrad reads floor(o / f) and
-differentiates that exactly; tests/test_ops_upsample.cpp pins it (docs/ops.md)."""
+Not here: nearest (of any rank) with a scale factor whose output size is in or 2 * in but
+is not 1 or 2 (1.25 on 3, 2.2 on 2). PyTorch 1.13 disagrees with itself there: its 2-D
+forward reads floor(o / f) on the contiguous path (N * C > 1 channels) and short-cuts to
+o or o / 2 on the channels-last path (also taken for one channel), its 1-D and 3-D
+forward reads floor(o / f) even for one channel, and its backward always short-cuts, so
+its gradient is not the adjoint of its forward. xgrad reads floor(o / f) and
+differentiates that exactly; tests/test_ops_upsample.cpp and test_ops_upsample_modes.cpp
+pin it (docs/ops.md)."""
 import torch.nn.functional as F
 
 from reference import Family, randn
