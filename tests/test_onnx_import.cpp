@@ -200,6 +200,58 @@ TEST_CASE("onnx::load of a network with PReLU and the other activation layers", 
   require_round_trip(net, {3, 3, 6, 6}, "activations");
 }
 
+TEST_CASE("onnx::load runs exported interpolation of every mode and rank as the original", "[onnx]") {
+  manual_seed(21);
+  const struct {
+    const char* name;
+    Shape input;
+    InterpolateOptions options;
+    const char* type;  // the op it is exported as
+  } cases[] = {
+      {"nearest 3-D", {2, 3, 5}, {.scale_factor = {1.6}}, "Resize"},
+      {"nearest-exact 3-D", {2, 3, 5}, {.size = {8}, .mode = "nearest-exact"}, "Resize"},
+      {"linear", {2, 3, 5}, {.size = {9}, .mode = "linear"}, "Resize"},
+      {"linear align_corners", {2, 3, 5}, {.size = {3}, .mode = "linear", .align_corners = true}, "Resize"},
+      {"nearest 4-D", {2, 3, 5, 4}, {.size = {7, 9}}, "Resize"},
+      {"nearest-exact 4-D", {2, 3, 5, 4}, {.scale_factor = {1.5, 0.5}, .mode = "nearest-exact"}, "Resize"},
+      {"bilinear recompute_scale_factor", {2, 3, 5, 4},
+       {.scale_factor = {1.7, 1.3}, .mode = "bilinear", .recompute_scale_factor = true}, "Resize"},
+      {"bicubic", {2, 3, 5, 4}, {.size = {7, 9}, .mode = "bicubic"}, "Resize"},
+      {"bicubic down", {2, 3, 5, 4}, {.size = {3, 2}, .mode = "bicubic"}, "Resize"},
+      {"bicubic scale_factor", {2, 3, 4, 4}, {.scale_factor = {1.5}, .mode = "bicubic"}, "Resize"},
+      {"bicubic align_corners", {2, 3, 5, 4}, {.size = {7, 9}, .mode = "bicubic", .align_corners = true}, "Resize"},
+      {"nearest 5-D", {2, 2, 3, 4, 2}, {.scale_factor = {2, 1.5, 1}}, "Resize"},
+      {"nearest-exact 5-D", {2, 2, 3, 4, 2}, {.size = {4, 3, 5}, .mode = "nearest-exact"}, "Resize"},
+      {"trilinear", {2, 2, 3, 4, 2}, {.size = {4, 3, 5}, .mode = "trilinear"}, "Resize"},
+      {"trilinear align_corners", {2, 2, 3, 4, 2}, {.size = {4, 3, 5}, .mode = "trilinear", .align_corners = true},
+       "Resize"},
+      {"area to one", {2, 3, 5, 4}, {.size = {1}, .mode = "area"}, "GlobalAveragePool"},
+      {"area by windows", {2, 3, 6, 4}, {.scale_factor = {0.5}, .mode = "area"}, "AveragePool"},
+      {"area up by a multiple", {2, 3, 4}, {.size = {8}, .mode = "area"}, "Resize"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    nn::Upsample module(c.options);
+    const fs::path path = scratch("interpolate.onnx");
+    xgrad::onnx::save(module, randn(c.input), path.string());
+    ::onnx::ModelProto model;
+    REQUIRE(model.ParseFromString(read_bytes(path)));
+    bool found = false;
+    for (const auto& node : model.graph().node()) found = found || node.op_type() == c.type;
+    CHECK(found);
+    const auto imported = xgrad::onnx::load(path.string());
+    const Tensor x = randn(c.input);
+    NoGradGuard no_grad;
+    const Tensor expected = module.forward(x), got = imported->forward(x);
+    REQUIRE(got.shape() == expected.shape());
+    CHECK(max_difference(got, expected) <= 1e-5 * (1.0 + max(abs(expected)).item()));  // f32 coordinates
+  }
+  // Area with windows of unequal sizes has no ONNX form.
+  nn::Upsample uneven({.size = {3}, .mode = "area"});
+  XGRAD_REQUIRE_THROWS_WITH(xgrad::onnx::save(uneven, randn({1, 2, 5, 5}), scratch("area.onnx").string()), ValueError,
+                            "interpolate (mode area)", "[5, 5] to [3, 3]", "unequal sizes");
+}
+
 TEST_CASE("an imported model trains, and loads the original's weights", "[onnx]") {
   manual_seed(12);
   auto original = models::lenet5();

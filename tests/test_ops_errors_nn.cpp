@@ -5,9 +5,8 @@
 // 1.13 only checks <= 1, and treats it as 0); losses of mixed f32 / f64 operands
 // (a weight, pos_weight or target of the other floating dtype: PyTorch promotes
 // some of them); batch_norm and instance_norm with only one of running_mean and
-// running_var; local_response_norm of an integer input; interpolate of a 3-D or 5-D input
-// with mode "nearest" (PyTorch's 1-D and 3-D resizing) and modes other than
-// "nearest" and "bilinear" (e.g. "bicubic").
+// running_var; local_response_norm of an integer input; interpolate with antialias (not
+// implemented: InterpolateOptions has no such field).
 // PyTorch refuses, xgrad accepts: local_response_norm of a 2-D input [N, C]
 // (PyTorch wants 3-D or more; xgrad's tests use [N, C] inputs).
 
@@ -369,16 +368,49 @@ void upsample_cases(Cases& c) {
   const Tensor x = t32({1, 2, 5, 5});
   expect<Error>(c, "interpolate/undefined", op, interp(Tensor(), {.size = {2}}), {"undefined"});
   expect<ShapeError>(c, "interpolate/rank_2", op, interp(t32({5, 5}), {.size = {2}}), {"[5, 5]"});
-  expect<ShapeError>(c, "interpolate/bilinear_rank_3", op, interp(t32({2, 5, 5}), {.size = {2}, .mode = "bilinear"}),
-                     {"[2, 5, 5]"});
-  expect<ShapeError>(c, "interpolate/bilinear_rank_5", op,
-                     interp(t32({1, 2, 5, 5, 5}), {.size = {2}, .mode = "bilinear"}), {"[1, 2, 5, 5, 5]"});
+  expect<ShapeError>(c, "interpolate/rank_6", op, interp(t32({1, 1, 2, 2, 2, 2}), {.size = {2}}),
+                     {"[1, 1, 2, 2, 2, 2]", "3-D", "5-D"});
+  // A mode of one rank on another (PyTorch: "Got 3D input, but bilinear mode needs 4D input").
+  expect<ValueError>(c, "interpolate/bilinear_rank_3", op, interp(t32({2, 5, 5}), {.size = {2}, .mode = "bilinear"}),
+                     {"\"bilinear\"", "4-D", "3-D", "[2, 5, 5]"});
+  expect<ValueError>(c, "interpolate/bilinear_rank_5", op,
+                     interp(t32({1, 2, 5, 5, 5}), {.size = {2}, .mode = "bilinear"}),
+                     {"\"bilinear\"", "4-D", "5-D", "[1, 2, 5, 5, 5]"});
+  expect<ValueError>(c, "interpolate/linear_rank_4", op, interp(t32({1, 2, 5, 5}), {.size = {2}, .mode = "linear"}),
+                     {"\"linear\"", "3-D", "4-D", "[1, 2, 5, 5]"});
+  expect<ValueError>(c, "interpolate/linear_rank_5", op,
+                     interp(t32({1, 2, 5, 5, 5}), {.size = {2}, .mode = "linear"}), {"\"linear\"", "3-D", "5-D"});
+  expect<ValueError>(c, "interpolate/trilinear_rank_4", op,
+                     interp(t32({1, 2, 5, 5}), {.size = {2}, .mode = "trilinear"}), {"\"trilinear\"", "5-D", "4-D"});
+  expect<ValueError>(c, "interpolate/trilinear_rank_3", op,
+                     interp(t32({1, 2, 5}), {.size = {2}, .mode = "trilinear"}), {"\"trilinear\"", "5-D", "3-D"});
+  expect<ValueError>(c, "interpolate/bicubic_rank_3", op, interp(t32({1, 2, 5}), {.size = {2}, .mode = "bicubic"}),
+                     {"\"bicubic\"", "4-D", "3-D"});
+  expect<ValueError>(c, "interpolate/bicubic_rank_5", op,
+                     interp(t32({1, 2, 5, 5, 5}), {.size = {2}, .mode = "bicubic"}), {"\"bicubic\"", "4-D", "5-D"});
+  expect<ValueError>(c, "interpolate/align_corners_area", op,
+                     interp(x, {.size = {3}, .mode = "area", .align_corners = true}), {"align_corners", "\"area\""});
+  expect<ValueError>(c, "interpolate/align_corners_nearest_exact", op,
+                     interp(x, {.size = {3}, .mode = "nearest-exact", .align_corners = true}),
+                     {"align_corners", "\"nearest-exact\""});
+  expect<ValueError>(c, "interpolate/recompute_with_size", op,
+                     interp(x, {.size = {3}, .recompute_scale_factor = true}), {"recompute_scale_factor", "[3]"});
+  expect<ValueError>(c, "interpolate/size_count_3d", op, interp(t32({1, 2, 5}), {.size = {3, 3}, .mode = "linear"}),
+                     {"size", "[3, 3]", "[1, 2, 5]"});
+  expect<ValueError>(c, "interpolate/scale_count_5d", op,
+                     interp(t32({1, 2, 5, 5, 5}), {.scale_factor = {2.0, 2.0}, .mode = "trilinear"}),
+                     {"scale_factor", "[2, 2]", "[1, 2, 5, 5, 5]"});
+  expect<ShapeError>(c, "interpolate/empty_spatial_5d", op,
+                     interp(t32({1, 2, 3, 0, 4}), {.size = {3}, .mode = "trilinear"}), {"empty", "[1, 2, 3, 0, 4]"});
+  expect<DTypeError>(c, "interpolate/i64_bicubic", op, interp(ti64({1, 2, 4, 4}), {.size = {3}, .mode = "bicubic"}),
+                     {"i64"});
+  expect<DTypeError>(c, "interpolate/i64_area", op, interp(ti64({1, 2, 4}), {.size = {3}, .mode = "area"}), {"i64"});
   expect<ShapeError>(c, "interpolate/empty_spatial", op, interp(t32({1, 2, 0, 4}), {.size = {3}}),
                      {"empty", "[1, 2, 0, 4]"});
   expect<DTypeError>(c, "interpolate/i64", op, interp(ti64({1, 2, 4, 4}), {.size = {3}}), {"i64"});
   expect<DTypeError>(c, "interpolate/i64_bilinear", op, interp(ti64({1, 2, 4, 4}), {.size = {3}, .mode = "bilinear"}),
                      {"i64"});
-  expect<ValueError>(c, "interpolate/mode", op, interp(x, {.size = {3}, .mode = "foo"}), {"\"foo\""});
+  expect<ValueError>(c, "interpolate/mode", op, interp(x, {.size = {3}, .mode = "foo"}), {"\"foo\"", "nearest-exact"});
   expect<ValueError>(c, "interpolate/align_corners_nearest", op, interp(x, {.size = {3}, .align_corners = true}),
                      {"align_corners", "nearest"});
   expect<ValueError>(c, "interpolate/size_and_scale", op, interp(x, {.size = {3}, .scale_factor = {2.0}}),

@@ -178,6 +178,8 @@ class GraphBuilder {
   // The node(s) of one record; returns the name of its output.
   std::string emit(const Record& r);
   std::string emit_pool(const Record& r, const char* type);
+  void emit_adaptive_avg_pool(const Tensor& x, const Ints& size, const std::string& in, const std::string& out,
+                              const char* op);
   std::string emit_reshape(const Record& r, const std::string& x);
 
   std::vector<std::string> inputs_of(const Record& r) {
@@ -236,35 +238,7 @@ std::string GraphBuilder::emit(const Record& r) {
   } else if (r.op == "avg_pool") {
     return emit_pool(r, "AveragePool");
   } else if (r.op == "adaptive_avg_pool") {
-    const Ints& size = r.get<Ints>("output_size");
-    const Ints spatial(x.shape().begin() + 2, x.shape().end());
-    const auto all = [&](auto rule) {
-      for (std::size_t d = 0; d < size.size(); ++d)
-        if (!rule(spatial[d], size[d])) return false;
-      return true;
-    };
-    if (all([](std::int64_t, std::int64_t o) { return o == 1; })) {
-      node("GlobalAveragePool", in, out);
-    } else if (all([](std::int64_t i, std::int64_t o) { return o > i && o % i == 0; })) {
-      // Each window is one element repeated: nearest upsampling (AlexNet's 6x6 pool of a small image).
-      std::vector<float> scales{1.0F, 1.0F};
-      for (std::size_t d = 0; d < size.size(); ++d) scales.push_back(static_cast<float>(size[d] / spatial[d]));
-      proto::NodeProto& n = node("Resize", {in[0], "", floats_constant(scales)}, out);
-      attribute(n, "mode", std::string("nearest"));
-      attribute(n, "coordinate_transformation_mode", std::string("asymmetric"));
-      attribute(n, "nearest_mode", std::string("floor"));
-    } else {
-      Ints window;
-      for (std::size_t d = 0; d < size.size(); ++d) {
-        if (spatial[d] % size[d] != 0)
-          fail<ValueError>("onnx::save: adaptive_avg_pool from {} to {} has windows of unequal sizes, which no ONNX "
-                           "pooling expresses", detail::str(spatial), detail::str(size));
-        window.push_back(spatial[d] / size[d]);
-      }
-      proto::NodeProto& n = node("AveragePool", in, out);
-      attribute(n, "kernel_shape", window);
-      attribute(n, "strides", window);
-    }
+    emit_adaptive_avg_pool(x, r.get<Ints>("output_size"), in[0], out, "adaptive_avg_pool");
   } else if (r.op == "global_avg_pool") {  // [N, C, *] -> [N, C]
     const std::string pooled = fresh("global_avg_pool");
     node("GlobalAveragePool", in, pooled);
@@ -505,24 +479,91 @@ std::string GraphBuilder::emit(const Record& r) {
     attribute(n, "beta", r.get<double>("beta"));
     attribute(n, "bias", r.get<double>("k"));
   } else if (r.op == "interpolate") {
-    // scales per dim: the scale factors as given (xgrad maps output o to o / f), or out / in.
-    const std::vector<double>& factors = r.get<std::vector<double>>("scale_factor");
+    const std::string& mode = r.get<std::string>("mode");
     const Ints& out_shape = r.get<Ints>("output_shape");
+    if (mode == "area") {  // adaptive average pooling, where ONNX pooling expresses it
+      emit_adaptive_avg_pool(x, Ints(out_shape.begin() + 2, out_shape.end()), in[0], out, "interpolate (mode area)");
+      return out;
+    }
+    // scales per dim: the scale factors the coordinates used (xgrad maps output o to
+    // o / f), or out / in (with a size or recompute_scale_factor, and for a dim the
+    // linear modes copy because its size stays).
+    const std::vector<double>& factors = r.get<std::vector<double>>("scale_factor");
+    const bool linear = mode == "linear" || mode == "bilinear" || mode == "trilinear";
     std::vector<float> scales{1.0F, 1.0F};
-    for (std::size_t d = 2; d < out_shape.size(); ++d)
-      scales.push_back(factors.empty() ? static_cast<float>(out_shape[d]) / static_cast<float>(x.shape()[d])
-                                       : static_cast<float>(factors.size() == 1 ? factors[0] : factors[d - 2]));
+    for (std::size_t d = 2; d < out_shape.size(); ++d) {
+      const bool ratio = factors.empty() || (linear && out_shape[d] == x.shape()[d]);
+      if (!ratio) {
+        scales.push_back(static_cast<float>(factors.size() == 1 ? factors[0] : factors[d - 2]));
+        continue;
+      }
+      // out / in, rounded up to the float whose product with in floors to out (9 / 5
+      // in float is below 1.8, and floor(5 * it) would be 8).
+      const std::int64_t in_size = x.shape()[d], out_size = out_shape[d];
+      float scale = static_cast<float>(out_size) / static_cast<float>(in_size);
+      while (std::floor(static_cast<double>(in_size) * static_cast<double>(scale)) < static_cast<double>(out_size) ||
+             std::floor(static_cast<float>(in_size) * scale) < static_cast<float>(out_size))
+        scale = std::nextafter(scale, INFINITY);
+      scales.push_back(scale);
+    }
     proto::NodeProto& n = node("Resize", {in[0], "", floats_constant(scales)}, out);
-    const bool nearest = r.get<std::string>("mode") == "nearest";
-    attribute(n, "mode", std::string(nearest ? "nearest" : "linear"));
-    attribute(n, "coordinate_transformation_mode",
-              std::string(nearest ? "asymmetric" : r.get<std::int64_t>("align_corners") ? "align_corners" : "half_pixel"));
-    if (nearest) attribute(n, "nearest_mode", std::string("floor"));
+    const bool align = r.get<std::int64_t>("align_corners") != 0;
+    if (mode == "nearest" || mode == "nearest-exact") {
+      // nearest: floor(o / f); nearest-exact: floor((o + 0.5) / f) = round_prefer_ceil of half_pixel's
+      // (o + 0.5) / f - 0.5. Both clamped to in - 1, as ONNX clamps.
+      const bool exact = mode == "nearest-exact";
+      attribute(n, "mode", std::string("nearest"));
+      attribute(n, "coordinate_transformation_mode", std::string(exact ? "half_pixel" : "asymmetric"));
+      attribute(n, "nearest_mode", std::string(exact ? "round_prefer_ceil" : "floor"));
+    } else {
+      attribute(n, "mode", std::string(mode == "bicubic" ? "cubic" : "linear"));
+      attribute(n, "coordinate_transformation_mode", std::string(align ? "align_corners" : "half_pixel"));
+      if (mode == "bicubic") {
+        attribute(n, "cubic_coeff_a", -0.75);
+        attribute(n, "exclude_outside", std::int64_t{0});
+      }
+    }
   } else {
     fail<ValueError>("onnx::save: the forward uses {}, which the ONNX exporter does not support (docs/interop.md "
                      "lists what it does)", r.op);
   }
   return out;
+}
+
+// adaptive average pooling of x to `size` (spatial): GlobalAveragePool (output 1),
+// Resize nearest (output a multiple of the input: each window one element) or
+// AveragePool (input a multiple of the output); other sizes have windows of
+// unequal sizes, which no ONNX op expresses.
+void GraphBuilder::emit_adaptive_avg_pool(const Tensor& x, const Ints& size, const std::string& in,
+                                          const std::string& out, const char* op) {
+  const Ints spatial(x.shape().begin() + 2, x.shape().end());
+  const auto all = [&](auto rule) {
+    for (std::size_t d = 0; d < size.size(); ++d)
+      if (!rule(spatial[d], size[d])) return false;
+    return true;
+  };
+  if (all([](std::int64_t, std::int64_t o) { return o == 1; })) {
+    node("GlobalAveragePool", {in}, out);
+  } else if (all([](std::int64_t i, std::int64_t o) { return o > i && o % i == 0; })) {
+    // Each window is one element repeated: nearest upsampling (AlexNet's 6x6 pool of a small image).
+    std::vector<float> scales{1.0F, 1.0F};
+    for (std::size_t d = 0; d < size.size(); ++d) scales.push_back(static_cast<float>(size[d] / spatial[d]));
+    proto::NodeProto& n = node("Resize", {in, "", floats_constant(scales)}, out);
+    attribute(n, "mode", std::string("nearest"));
+    attribute(n, "coordinate_transformation_mode", std::string("asymmetric"));
+    attribute(n, "nearest_mode", std::string("floor"));
+  } else {
+    Ints window;
+    for (std::size_t d = 0; d < size.size(); ++d) {
+      if (spatial[d] % size[d] != 0)
+        fail<ValueError>("onnx::save: {} from {} to {} has windows of unequal sizes, which no ONNX pooling "
+                         "expresses", op, detail::str(spatial), detail::str(size));
+      window.push_back(spatial[d] / size[d]);
+    }
+    proto::NodeProto& n = node("AveragePool", {in}, out);
+    attribute(n, "kernel_shape", window);
+    attribute(n, "strides", window);
+  }
 }
 
 // MaxPool / AveragePool: ONNX's output size must be the one xgrad computed (with

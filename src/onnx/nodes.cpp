@@ -321,54 +321,83 @@ Tensor clip_node(const Args& a) {
   return clamp(a.in(0), lo, hi);
 }
 
+// Resize (and Upsample) as interpolate, where ONNX's coordinates are PyTorch's:
+// nearest with asymmetric + floor (nearest) or half_pixel + round_prefer_ceil
+// (nearest-exact, floor((o + 0.5) / scale)); linear of 3-D, 4-D, 5-D inputs (linear,
+// bilinear, trilinear) and cubic of 4-D inputs with cubic_coeff_a -0.75 and
+// exclude_outside 0 (bicubic), both with half_pixel, pytorch_half_pixel or
+// align_corners.
 Tensor resize_node(const Args& a) {
   const Tensor& x = a.in(0);
-  if (x.dim() != 4) a.refuse(fmt::format("input of rank {}; 4-D images are resized", x.dim()));
+  if (x.dim() < 3 || x.dim() > 5) a.refuse(fmt::format("input of rank {}; 3-D to 5-D inputs are resized", x.dim()));
+  const auto rank = static_cast<std::size_t>(x.dim());
   std::vector<double> scales;
   Ints sizes;
   const std::size_t scales_input = a.opset >= 11 ? 2 : 1;
   if (a.has(scales_input) && a.in(scales_input).numel() > 0) scales = a.in(scales_input).to(f64).to_vector<double>();
   else if (const auto attr = a.attr<std::vector<double>>("scales")) scales = *attr;  // Upsample-7
   if (a.opset >= 11 && a.has(3) && a.in(3).numel() > 0) sizes = a.ints(3);
-  if (!scales.empty() && (scales.size() != 4 || scales[0] != 1.0 || scales[1] != 1.0))
-    a.refuse("scales must be [1, 1, h, w]");
-  if (!sizes.empty() && (sizes.size() != 4 || sizes[0] != x.size(0) || sizes[1] != x.size(1)))
-    a.refuse("sizes must keep the batch and channels");
+  if (!scales.empty() && (scales.size() != rank || scales[0] != 1.0 || scales[1] != 1.0))
+    a.refuse(fmt::format("scales must be [1, 1, ...] with one value per spatial dim of the rank-{} input", rank));
+  if (!sizes.empty() && (sizes.size() != rank || sizes[0] != x.size(0) || sizes[1] != x.size(1)))
+    a.refuse("sizes must keep the batch and channels, one value per dim");
   if (scales.empty() && sizes.empty()) a.refuse("neither scales nor sizes is given");
 
   const std::string mode = a.attr<std::string>("mode", "nearest");
   // Upsample and Resize-10 map coordinates as "asymmetric"; Resize-11 defaults to half_pixel.
   const std::string coordinates = a.opset >= 11 ? a.attr<std::string>("coordinate_transformation_mode", "half_pixel")
                                                 : std::string("asymmetric");
+  const auto out_size = [&](std::size_t d) {
+    return sizes.empty() ? static_cast<std::int64_t>(std::floor(x.size(static_cast<std::int64_t>(d)) * scales[d]))
+                         : sizes[d];
+  };
   InterpolateOptions options;
-  if (!sizes.empty()) options.size = {sizes[2], sizes[3]};
-  else options.scale_factor = {scales[2], scales[3]};
+  for (std::size_t d = 2; d < rank; ++d) {
+    if (!sizes.empty()) options.size.push_back(sizes[d]);
+    else options.scale_factor.push_back(scales[d]);
+  }
   if (mode == "nearest") {
-    if (coordinates != "asymmetric" || (a.opset >= 11 && a.attr<std::string>("nearest_mode", "round_prefer_floor") != "floor"))
-      a.refuse("nearest resizing is run with asymmetric coordinates and floor (PyTorch's), got " + coordinates);
-    options.mode = "nearest";
-  } else if (mode == "linear") {
-    const auto out_size = [&](std::size_t d) {
-      return sizes.empty() ? static_cast<std::int64_t>(std::floor(x.size(static_cast<std::int64_t>(d)) * scales[d]))
-                           : sizes[d];
-    };
-    if (coordinates == "pytorch_half_pixel" && (out_size(2) == 1 || out_size(3) == 1))
-      a.refuse("pytorch_half_pixel maps a size-1 output to 0, unlike PyTorch's own bilinear interpolation");
-    if (coordinates == "align_corners" && sizes.empty() &&
-        (x.size(2) * scales[2] != std::floor(x.size(2) * scales[2]) || x.size(3) * scales[3] != std::floor(x.size(3) * scales[3])))
+    const std::string rounding =
+        a.opset >= 11 ? a.attr<std::string>("nearest_mode", "round_prefer_floor") : std::string("floor");
+    if (coordinates == "asymmetric" && rounding == "floor") options.mode = "nearest";
+    else if (coordinates == "half_pixel" && rounding == "round_prefer_ceil") options.mode = "nearest-exact";
+    else
+      a.refuse("nearest resizing is run with asymmetric coordinates and floor (PyTorch's nearest) or half_pixel and "
+               "round_prefer_ceil (nearest-exact), got " + coordinates + " and " + rounding);
+  } else if (mode == "linear" || mode == "cubic") {
+    if (mode == "cubic") {
+      if (x.dim() != 4) a.refuse(fmt::format("cubic resizing of a rank-{} input; 4-D images are resized", x.dim()));
+      const double coeff = a.attr<double>("cubic_coeff_a", -0.75);
+      if (static_cast<float>(coeff) != -0.75F)
+        a.refuse(fmt::format("cubic_coeff_a {} (PyTorch's bicubic has -0.75)", coeff));
+      if (a.attr<std::int64_t>("exclude_outside", 0) != 0) a.refuse("exclude_outside 1 (PyTorch's bicubic has 0)");
+    }
+    bool size_one = false, fractional = false;
+    for (std::size_t d = 2; d < rank; ++d) {
+      size_one = size_one || out_size(d) == 1;
+      const double exact = static_cast<double>(x.size(static_cast<std::int64_t>(d))) * (sizes.empty() ? scales[d] : 0.0);
+      // (within float rounding: exporters write out / in as the nearest float at or above it)
+      fractional = fractional || (sizes.empty() && exact - std::floor(exact) > 1e-5 * std::max(1.0, exact));
+    }
+    for (std::size_t d = 2; d < rank && mode == "linear" && sizes.empty(); ++d)
+      if (scales[d] != 1.0 && out_size(d) == x.size(static_cast<std::int64_t>(d)))
+        a.refuse(fmt::format("linear scale {} leaves a dim of size {} unchanged: PyTorch's interpolation then copies it",
+                             scales[d], out_size(d)));
+    if (coordinates == "pytorch_half_pixel" && size_one)
+      a.refuse("pytorch_half_pixel maps a size-1 output to 0, unlike PyTorch's own interpolation");
+    if (coordinates == "align_corners" && fractional)
       a.refuse("align_corners with scales that give a fractional size (ONNX then aligns to the fraction)");
     if (coordinates == "align_corners") {
       options.align_corners = true;
       if (options.size.empty())  // align_corners with scales: the output size they give
-        options.size = {static_cast<std::int64_t>(std::floor(x.size(2) * scales[2])),
-                        static_cast<std::int64_t>(std::floor(x.size(3) * scales[3]))};
+        for (std::size_t d = 2; d < rank; ++d) options.size.push_back(out_size(d));
       options.scale_factor.clear();
     } else if (coordinates != "half_pixel" && coordinates != "pytorch_half_pixel") {
-      a.refuse("linear resizing is run with half_pixel or align_corners coordinates, got " + coordinates);
+      a.refuse(mode + " resizing is run with half_pixel or align_corners coordinates, got " + coordinates);
     }
-    options.mode = "bilinear";
+    options.mode = mode == "cubic" ? "bicubic" : x.dim() == 3 ? "linear" : x.dim() == 4 ? "bilinear" : "trilinear";
   } else {
-    a.refuse("mode " + mode + " is not supported (nearest, linear)");
+    a.refuse("mode " + mode + " is not supported (nearest, linear, cubic)");
   }
   return interpolate(x, options);
 }
