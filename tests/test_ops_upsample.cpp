@@ -6,32 +6,10 @@
 #include <functional>
 #include <numeric>
 
-#include "support.hpp"
+#include "upsample_support.hpp"
 
 using namespace xgrad;
 using namespace xgrad::testing;
-
-namespace {
-
-// The inputs the PyTorch values were computed from: element i is (7 i mod 11) - 5.
-Tensor pattern(const Shape& shape, DType dtype = f64) {
-  std::vector<double> v(
-      static_cast<std::size_t>(std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>())));
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(static_cast<std::int64_t>(i * 7 % 11) - 5);
-  return from_vector(v, shape, {.dtype = dtype});
-}
-
-struct Expected {
-  Shape shape;
-  std::vector<double> values;
-};
-
-void require_output(const Tensor& out, const Expected& expected, double tol = 1e-12) {
-  REQUIRE(out.shape() == expected.shape);
-  require_values(out, expected.values, tol);
-}
-
-}  // namespace
 
 TEST_CASE("bilinear upsampling equals PyTorch's, align_corners off and on", "[upsample][bilinear]") {
   const Tensor x = pattern({1, 1, 2, 3});
